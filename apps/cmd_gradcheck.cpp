@@ -1,0 +1,86 @@
+// backprop gradcheck: analytic gradients against central finite differences, in float64.
+#include <cstdio>
+#include <memory>
+#include <numeric>
+
+#include "backprop/error.hpp"
+#include "backprop/fetch.hpp"
+#include "backprop/gradcheck.hpp"
+#include "backprop/idx.hpp"
+#include "backprop/trainer.hpp"
+#include "commands.hpp"
+#include "common.hpp"
+
+namespace backprop::cli {
+
+namespace {
+
+struct GradcheckOptions {
+  NetworkOptions network;
+  std::string data_dir;
+  int samples = 4;
+  long long max_entries = 0;
+  unsigned long long seed = 1;
+  bool random = false;
+};
+
+int run_gradcheck(GradcheckOptions o) {
+  set_threads(1);
+  NetworkSpec spec;
+  spec.sizes = {784, 32, 10};
+  const auto sizes = o.network.layers.empty() ? spec.sizes : parse_layer_sizes(o.network.layers);
+  if (sizes.size() < 2) throw Error("--layers: need at least an input and an output size");
+  o.network.apply(spec, sizes.front(), sizes.back());
+  if (o.samples <= 0) throw Error("--samples must be positive");
+  if (o.network.init_scheme.empty()) o.network.init_scheme = "xavier-normal";
+
+  std::mt19937_64 rng(o.seed);
+  Network<double> network = make_network<double>(spec, init_scheme_from_name(o.network.init_scheme), rng);
+
+  // A real batch when the shapes are MNIST's and the files are there; random otherwise.
+  Matrix<double> X;
+  std::vector<std::uint8_t> labels(o.samples);
+  const std::string dir = resolve_data_dir(o.data_dir);
+  const bool real = !o.random && spec.sizes.front() == 784 && spec.sizes.back() == 10 && mnist_present(dir);
+  if (real) {
+    const Dataset train = load_mnist(dir).train.head(o.samples);
+    std::vector<std::size_t> indices(train.count);
+    std::iota(indices.begin(), indices.end(), 0);
+    gather_batch(train, indices.data(), train.count, X);
+    labels.assign(train.labels.begin(), train.labels.end());
+  } else {
+    X.resize(spec.sizes.front(), o.samples);
+    for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = uniform01(rng);
+    for (auto& label : labels) label = static_cast<std::uint8_t>(rng() % spec.sizes.back());
+  }
+  std::printf("gradient check of %s%s on %d %s examples, float64\n", spec.describe().c_str(),
+              spec.dropout.empty() ? "" : " with dropout (fixed mask)", o.samples, real ? "MNIST" : "random");
+  std::printf("central differences, eps %.0e; rel error = |a-n| / max(|a|+|n|, %.0e); pass below %.0e\n",
+              kGradCheckEps, kGradCheckFloor, kGradCheckTolerance);
+  bool ok = true;
+  for (const auto& row : gradient_check(network, X, labels, o.max_entries)) {
+    const bool pass = row.max_rel_error < kGradCheckTolerance;
+    ok = ok && pass;
+    std::printf("  %-4s %8lld entries  max rel error %.3e  (at %lld: analytic %+.6e, numeric %+.6e)  %s\n",
+                row.name.c_str(), row.entries, row.max_rel_error, row.worst_index, row.analytic, row.numeric,
+                pass ? "ok" : "FAIL");
+  }
+  std::printf("%s\n", ok ? "all gradients agree" : "some gradients disagree");
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+Command add_gradcheck(CLI::App& app) {
+  auto o = std::make_shared<GradcheckOptions>();
+  CLI::App* sub = app.add_subcommand("gradcheck", "Check every gradient against finite differences");
+  o->network.add_to(*sub);
+  sub->add_option("--samples", o->samples, "Batch size of the check")->capture_default_str();
+  sub->add_option("--max-entries", o->max_entries, "Check at most this many entries per tensor (0 = all)");
+  sub->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  sub->add_option("--data", o->data_dir, "MNIST directory for a real batch");
+  sub->add_flag("--random", o->random, "Use a random batch even when MNIST is present");
+  return {sub, [o] { return run_gradcheck(*o); }};
+}
+
+}  // namespace backprop::cli

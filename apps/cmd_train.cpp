@@ -1,0 +1,196 @@
+// backprop train: the seed's training run, and every generalisation of it.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "backprop/atomic_file.hpp"
+#include "backprop/error.hpp"
+#include "backprop/fetch.hpp"
+#include "backprop/idx.hpp"
+#include "backprop/model_file.hpp"
+#include "backprop/npz_params.hpp"
+#include "backprop/trainer.hpp"
+#include "commands.hpp"
+#include "common.hpp"
+#include "presets.hpp"
+
+namespace backprop::cli {
+
+namespace {
+
+struct TrainOptions {
+  NetworkOptions network;
+  std::string preset;
+  std::string data_dir;
+  int epochs = 20, batch = 64, threads = 0, val_split = 0, early_stop = 0;
+  long long train_limit = 0;
+  double lr = 0.5, clip_norm = 0;
+  unsigned long long seed = 0;
+  bool no_shuffle = false, no_fetch = false, quiet = false;
+  std::string grad_reduction = "mean";
+  OptimizerConfig optimizer;
+  Schedule schedule;
+  std::string warmup = "0";
+  std::string init_npz, save_npz, out, metrics;
+};
+
+// One epoch's metrics as the JSON Lines record of --metrics.
+nlohmann::json to_json(const EpochMetrics& m) {
+  nlohmann::json j = {{"epoch", m.epoch},
+                      {"train_loss", m.train_loss},
+                      {"learning_rate", m.learning_rate},
+                      {"train_seconds", m.train_seconds},
+                      {"eval_seconds", m.eval_seconds}};
+  if (m.test) {
+    j["test_accuracy"] = m.test->accuracy;
+    j["test_loss"] = m.test->loss;
+  }
+  if (m.validation) {
+    j["val_accuracy"] = m.validation->accuracy;
+    j["val_loss"] = m.validation->loss;
+  }
+  return j;
+}
+
+void print_epoch(const EpochMetrics& m) {
+  std::printf("Epoch %d, Train Loss: %.4f", m.epoch, m.train_loss);
+  if (m.validation)
+    std::printf(", Val Accuracy: %.4f, Val Loss: %.4f", m.validation->accuracy, m.validation->loss);
+  if (m.test) std::printf(", Test Accuracy: %.4f, Test Loss: %.4f", m.test->accuracy, m.test->loss);
+  std::printf(", %.2f s\n", m.train_seconds);
+  std::fflush(stdout);
+}
+
+void print_progress(std::size_t done, std::size_t total, double loss) {
+  const int width = 30;
+  const int filled = static_cast<int>(width * done / total);
+  std::printf("\r  [%.*s%*s] %6zu/%zu  loss %.4f", filled, "##############################",
+              width - filled, "", done, total, loss);
+  if (done == total) std::printf("\r%*s\r", 70, "");
+  std::fflush(stdout);
+}
+
+template <typename T>
+int run_train(const TrainOptions& o) {
+  const int threads = set_threads(o.threads);
+  const std::string dir = resolve_data_dir(o.data_dir);
+  if (!mnist_present(dir)) {
+    if (o.no_fetch) throw Error(dir + ": MNIST not found (run `backprop fetch-mnist --dir " + dir + "`)");
+    fetch_mnist(dir, std::cout);
+  }
+  Mnist mnist = load_mnist(dir);
+  if (o.train_limit > 0) mnist.train = mnist.train.head(static_cast<std::size_t>(o.train_limit));
+  if (o.val_split < 0 || static_cast<std::size_t>(o.val_split) >= mnist.train.count)
+    throw Error("--val-split must be between 0 and the number of training images");
+  Dataset validation = mnist.train.split_tail(static_cast<std::size_t>(o.val_split));
+
+  NetworkSpec spec;
+  o.network.apply(spec, static_cast<int>(mnist.train.features), 10);
+  const InitScheme scheme = init_scheme_from_name(o.network.init_scheme.empty() ? "xavier-normal" : o.network.init_scheme);
+
+  TrainConfig config;
+  config.epochs = o.epochs;
+  config.batch_size = o.batch;
+  config.shuffle = !o.no_shuffle;
+  if (o.grad_reduction != "mean" && o.grad_reduction != "sum")
+    throw Error("--grad-reduction must be mean or sum");
+  config.grad_reduction = o.grad_reduction == "sum" ? GradReduction::sum : GradReduction::mean;
+  config.optimizer = o.optimizer;
+  config.schedule = o.schedule;
+  config.schedule.lr = o.lr;
+  config.clip_norm = o.clip_norm;
+  config.early_stop = o.early_stop;
+  config.schedule.steps_per_epoch = static_cast<long long>((mnist.train.count + o.batch - 1) / std::max(1, o.batch));
+  config.schedule.total_steps = config.schedule.steps_per_epoch * o.epochs;
+  // --warmup N (steps) or N% of the run.
+  const std::string& w = o.warmup;
+  try {
+    config.schedule.warmup_steps = !w.empty() && w.back() == '%'
+        ? static_cast<long long>(std::stod(w.substr(0, w.size() - 1)) / 100.0 * double(config.schedule.total_steps))
+        : std::stoll(w);
+  } catch (const std::exception&) {
+    throw Error("--warmup: '" + w + "' is not a step count or a percentage");
+  }
+  if (config.early_stop > 0 && validation.count == 0) throw Error("--early-stop needs --val-split");
+  config.validate();
+
+  std::mt19937_64 rng(o.seed);
+  Network<T> network = make_network<T>(spec, scheme, rng);
+  if (!o.init_npz.empty()) npz_to_params(read_npz(o.init_npz), o.init_npz, network);
+
+  std::printf("network %s, %s, %d threads, dtype %s\n", spec.describe().c_str(),
+              o.preset.empty() ? "no preset" : ("preset " + o.preset).c_str(), threads,
+              sizeof(T) == 8 ? "f64" : "f32");
+  std::printf("data %s: %zu training, %zu validation, %zu test images\n", dir.c_str(),
+              mnist.train.count, validation.count, mnist.test.count);
+  std::fflush(stdout);
+
+  std::string metrics_text;
+  const auto on_epoch = [&](const EpochMetrics& m) {
+    print_epoch(m);
+    if (!o.metrics.empty()) {
+      metrics_text += to_json(m).dump() + "\n";
+      write_file_atomic(o.metrics, metrics_text);  // whole file each epoch: never half a line
+    }
+  };
+  Trainer<T> trainer(network, config, rng);
+  const bool show_progress = !o.quiet && stdout_is_terminal();
+  const auto history = trainer.fit(mnist.train, validation.count ? &validation : nullptr, &mnist.test,
+                                   on_epoch, show_progress ? typename Trainer<T>::Progress(print_progress) : nullptr);
+  if (!history.empty() && history.back().test)
+    std::printf("final test accuracy %.4f after %d epochs\n", evaluate(network, mnist.test).accuracy,
+                static_cast<int>(history.size()));
+  if (!o.save_npz.empty()) {
+    write_npz(o.save_npz, params_to_npz(network));
+    std::printf("wrote %s\n", o.save_npz.c_str());
+  }
+  if (!o.out.empty()) {
+    save_model(o.out, network);
+    std::printf("wrote %s\n", o.out.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_train(CLI::App& app) {
+  auto o = std::make_shared<TrainOptions>();
+  CLI::App* sub = app.add_subcommand("train", "Train a network on MNIST");
+  sub->add_option("--preset", o->preset, "Named configuration (seed, relu-adam); later flags override it");
+  o->network.add_to(*sub);
+  sub->add_option("--data", o->data_dir, "MNIST directory (default: $BACKPROP_DATA or ./data/mnist)");
+  sub->add_flag("--no-fetch", o->no_fetch, "Fail instead of downloading missing data");
+  sub->add_option("--epochs", o->epochs, "Training epochs")->capture_default_str();
+  sub->add_option("--batch", o->batch, "Minibatch size")->capture_default_str();
+  sub->add_option("--lr", o->lr, "Learning rate")->capture_default_str();
+  sub->add_option("--optimizer", o->optimizer.name, "sgd, momentum, nesterov, adam, adamw")->capture_default_str();
+  sub->add_option("--momentum", o->optimizer.momentum, "Momentum coefficient mu")->capture_default_str();
+  sub->add_option("--beta1", o->optimizer.beta1, "Adam beta1")->capture_default_str();
+  sub->add_option("--beta2", o->optimizer.beta2, "Adam beta2")->capture_default_str();
+  sub->add_option("--eps", o->optimizer.eps, "Adam epsilon")->capture_default_str();
+  sub->add_option("--weight-decay", o->optimizer.weight_decay, "L2 (decoupled for adamw) weight decay")->capture_default_str();
+  sub->add_option("--schedule", o->schedule.kind, "constant, step, cosine")->capture_default_str();
+  sub->add_option("--warmup", o->warmup, "Linear warm-up: steps, or N% of the run")->capture_default_str();
+  sub->add_option("--step-epochs", o->schedule.step_epochs, "step schedule: epochs between decays")->capture_default_str();
+  sub->add_option("--gamma", o->schedule.gamma, "step schedule: decay factor")->capture_default_str();
+  sub->add_option("--clip-norm", o->clip_norm, "Clip the global gradient norm (0 = off)")->capture_default_str();
+  sub->add_option("--grad-reduction", o->grad_reduction,
+                  "mean (every gradient of the mean loss) or sum (the seed's code: weight gradients summed, "
+                  "bias gradients averaged)")->capture_default_str();
+  sub->add_option("--val-split", o->val_split, "Hold out the last N training images for validation")->capture_default_str();
+  sub->add_option("--early-stop", o->early_stop, "Stop after K epochs without a lower validation loss")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Random seed (initialisation, shuffling, dropout)")->capture_default_str();
+  sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--train-limit", o->train_limit, "Use only the first N training images");
+  sub->add_flag("--no-shuffle", o->no_shuffle, "Keep the data order (for comparisons with the oracle)");
+  sub->add_option("--init", o->init_npz, "Start from the parameters in this .npz (w1, b1, ...)");
+  sub->add_option("--save-npz", o->save_npz, "Write the trained parameters as .npz");
+  sub->add_option("--out", o->out, "Write the trained model file");
+  sub->add_option("--metrics", o->metrics, "Write per-epoch metrics as JSON Lines");
+  sub->add_flag("--quiet", o->quiet, "No progress bar");
+  return {sub, [o] { return o->network.is_f64() ? run_train<double>(*o) : run_train<float>(*o); }};
+}
+
+}  // namespace backprop::cli

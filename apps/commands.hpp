@@ -1,0 +1,25 @@
+// The subcommands. Each add_* registers its flags on a new subcommand of app and returns
+// the function that runs it once parsed.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <vector>
+
+namespace backprop::cli {
+
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+Command add_train(CLI::App& app);
+Command add_fetch(CLI::App& app);
+Command add_gradcheck(CLI::App& app);
+Command add_grads(CLI::App& app);
+
+inline std::vector<Command> all_commands(CLI::App& app) {
+  return {add_train(app), add_fetch(app), add_gradcheck(app), add_grads(app)};
+}
+
+}  // namespace backprop::cli

@@ -1,0 +1,68 @@
+// backprop: train, check and use fully connected networks whose gradients are derived by
+// hand. Each subcommand lives in its own cmd_*.cpp and registers itself here.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "backprop/error.hpp"
+#include "commands.hpp"
+#include "presets.hpp"
+
+namespace {
+
+// "--preset NAME" expands to the preset's flags, placed right after the subcommand so that
+// any flag the user gives explicitly comes later and wins (options take the last value).
+std::vector<std::string> expand_preset(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    std::string name;
+    if (args[i] == "--preset" && i + 1 < args.size()) name = args[i + 1];
+    else if (args[i].rfind("--preset=", 0) == 0) name = args[i].substr(9);
+    else continue;
+    const auto& preset = backprop::cli::find_preset(name);
+    std::vector<std::string> flags;
+    for (const auto& [flag, value] : preset.flags) {
+      flags.push_back(flag);
+      flags.push_back(value);
+    }
+    args.insert(args.begin() + 2, flags.begin(), flags.end());  // after "backprop train"
+    break;
+  }
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"backprop: fully connected networks trained by hand-derived backpropagation"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "backprop 0.1.0");
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::vector<backprop::cli::Command> commands = backprop::cli::all_commands(app);
+  try {
+    std::vector<std::string> args = expand_preset(argc, argv);
+    std::vector<char*> pointers;
+    for (auto& arg : args) pointers.push_back(arg.data());
+    app.parse(static_cast<int>(pointers.size()), pointers.data());
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const backprop::Error& e) {
+    std::cerr << "backprop: error: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    for (auto& command : commands)
+      if (command.app->parsed()) return command.run();
+  } catch (const backprop::Error& e) {
+    std::fflush(stdout);
+    std::cerr << "backprop: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "backprop: error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "backprop: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
