@@ -55,7 +55,7 @@ int run_gradcheck(GradcheckOptions o) {
   }
   std::printf("gradient check of %s%s on %d %s examples, float64\n", spec.describe().c_str(),
               spec.dropout.empty() ? "" : " with dropout (fixed mask)", o.samples, real ? "MNIST" : "random");
-  std::printf("central differences, eps %.0e; rel error = |a-n| / max(|a|+|n|, %.0e); pass below %.0e\n",
+  std::printf("five-point central differences, h %.0e; rel error = |a-n| / max(|a|+|n|, %.0e); pass below %.0e\n",
               kGradCheckEps, kGradCheckFloor, kGradCheckTolerance);
   bool ok = true;
   for (const auto& row : gradient_check(network, X, labels, o.max_entries)) {

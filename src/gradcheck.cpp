@@ -30,12 +30,13 @@ std::vector<GradCheckRow> gradient_check(Network<double>& network, const Matrix<
     for (long long i = 0; i < size; i += stride) {
       double& w = p.value->data()[i];
       const double saved = w;
-      w = saved + kGradCheckEps;
-      const double loss_plus = loss_at();
-      w = saved - kGradCheckEps;
-      const double loss_minus = loss_at();
+      const auto loss_with = [&](double offset) {
+        w = saved + offset;
+        return loss_at();
+      };
+      const double h = kGradCheckEps;
+      const double numeric = (8 * (loss_with(h) - loss_with(-h)) - (loss_with(2 * h) - loss_with(-2 * h))) / (12 * h);
       w = saved;
-      const double numeric = (loss_plus - loss_minus) / (2 * kGradCheckEps);
       const double a = analytic.data()[i];
       const double error = std::abs(a - numeric) / std::max(std::abs(a) + std::abs(numeric), kGradCheckFloor);
       ++row.entries;
