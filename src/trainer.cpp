@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <sstream>
 
 #include "backprop/error.hpp"
 
@@ -105,22 +106,48 @@ T Trainer<T>::step(const Dataset& data, const std::size_t* indices, std::size_t 
 
 template <typename T>
 double Trainer<T>::train_epoch(const Dataset& data, const Progress& progress) {
-  if (order_.size() != data.count) {
-    order_.resize(data.count);
-    std::iota(order_.begin(), order_.end(), 0);
+  interrupted_ = false;
+  if (epoch_position_ == 0) {  // a new epoch (not the rest of one stopped half-way)
+    if (order_.size() != data.count) {
+      order_.resize(data.count);
+      std::iota(order_.begin(), order_.end(), 0);
+    }
+    if (config_.shuffle)  // Fisher-Yates with the run's generator: reproducible from --seed
+      for (std::size_t i = data.count; i > 1; --i) std::swap(order_[i - 1], order_[rng_() % i]);
+    epoch_loss_sum_ = 0;
+    epoch_batches_ = 0;
+  } else if (order_.size() != data.count) {
+    throw Error("cannot continue the epoch: it was started on " + std::to_string(order_.size()) +
+                " training examples, this data has " + std::to_string(data.count));
   }
-  if (config_.shuffle)  // Fisher-Yates with the run's generator: reproducible from --seed
-    for (std::size_t i = data.count; i > 1; --i) std::swap(order_[i - 1], order_[rng_() % i]);
-  double loss_sum = 0;
-  std::size_t batches = 0;
-  for (std::size_t start = 0; start < data.count; start += config_.batch_size) {
+  while (epoch_position_ < data.count) {
+    const std::size_t start = epoch_position_;
     const std::size_t n = std::min<std::size_t>(config_.batch_size, data.count - start);
-    loss_sum += static_cast<double>(step(data, order_.data() + start, n));
-    ++batches;
-    if (progress) progress(start + n, data.count, loss_sum / double(batches));
+    epoch_loss_sum_ += static_cast<double>(step(data, order_.data() + start, n));
+    ++epoch_batches_;
+    epoch_position_ = start + n;
+    if (progress) progress(epoch_position_, data.count, epoch_loss_sum_ / double(epoch_batches_));
+    if (epoch_position_ < data.count && stop_requested()) {  // stop between two steps
+      interrupted_ = true;
+      return epoch_loss_sum_ / double(epoch_batches_);
+    }
   }
+  epoch_position_ = 0;
   ++epoch_;
-  return batches ? loss_sum / double(batches) : 0.0;
+  return epoch_batches_ ? epoch_loss_sum_ / double(epoch_batches_) : 0.0;
+}
+
+template <typename T>
+void Trainer<T>::track_best(const EpochMetrics& m) {
+  if (config_.early_stop <= 0 || !m.validation) return;
+  if (m.validation->loss < best_loss_) {
+    best_loss_ = m.validation->loss;
+    epochs_without_improvement_ = 0;
+    best_.clear();
+    for (const auto& p : network_.params()) best_.push_back(*p.value);
+  } else if (++epochs_without_improvement_ >= config_.early_stop) {
+    stopped_early_ = true;
+  }
 }
 
 template <typename T>
@@ -128,37 +155,122 @@ std::vector<EpochMetrics> Trainer<T>::fit(const Dataset& train, const Dataset* v
                                           const Dataset* test, const EpochCallback& on_epoch,
                                           const Progress& progress) {
   using Clock = std::chrono::steady_clock;
-  std::vector<EpochMetrics> history;
-  std::vector<Matrix<T>> best;  // parameters at the lowest validation loss
-  double best_loss = std::numeric_limits<double>::infinity();
-  int epochs_without_improvement = 0;
-  while (epoch_ < config_.epochs) {
+  interrupted_ = false;
+  while (epoch_ < config_.epochs && !stopped_early_) {
+    if (stop_requested()) {
+      interrupted_ = true;
+      return history_;
+    }
     EpochMetrics m;
     m.epoch = epoch_;
     const auto t0 = Clock::now();
     m.train_loss = train_epoch(train, progress);
+    if (interrupted_) return history_;  // mid-epoch: the parameters stay as they are
     const auto t1 = Clock::now();
     if (validation && validation->count) m.validation = evaluate(network_, *validation, config_.eval_batch);
     if (test && test->count) m.test = evaluate(network_, *test, config_.eval_batch);
     m.train_seconds = std::chrono::duration<double>(t1 - t0).count();
     m.eval_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
     m.learning_rate = config_.schedule.at(global_step_ - 1);
-    history.push_back(m);
+    history_.push_back(m);
+    track_best(m);
     if (on_epoch) on_epoch(m);
-    if (config_.early_stop > 0 && m.validation) {
-      if (m.validation->loss < best_loss) {
-        best_loss = m.validation->loss;
-        epochs_without_improvement = 0;
-        best.clear();
-        for (const auto& p : network_.params()) best.push_back(*p.value);
-      } else if (++epochs_without_improvement >= config_.early_stop) {
-        break;
-      }
-    }
   }
-  if (!best.empty())  // early stopping keeps the best parameters, not the last
-    for (std::size_t i = 0; i < best.size(); ++i) *network_.params()[i].value = best[i];
-  return history;
+  if (!best_.empty())  // early stopping keeps the best parameters, not the last
+    for (std::size_t i = 0; i < best_.size(); ++i) *network_.params()[i].value = best_[i];
+  return history_;
+}
+
+template <typename T>
+TrainerState Trainer<T>::state() const {
+  TrainerState s;
+  s.epoch = epoch_;
+  s.global_step = global_step_;
+  s.epoch_position = epoch_position_;
+  s.epoch_loss_sum = epoch_loss_sum_;
+  s.epoch_batches = epoch_batches_;
+  s.order = order_;
+  std::ostringstream rng;
+  rng << rng_;
+  s.rng = rng.str();
+  s.optimizer_steps = optimizer_->steps();
+  for (const auto& buffer : optimizer_->state()) s.optimizer_state.push_back(buffer.template cast<double>());
+  s.best_loss = best_loss_;
+  s.epochs_without_improvement = epochs_without_improvement_;
+  s.stopped_early = stopped_early_;
+  for (const auto& p : best_) s.best_params.push_back(p.template cast<double>());
+  s.history = history_;
+  return s;
+}
+
+namespace {
+// Buffers of the optimizer named in config, per parameter.
+int buffers_per_param(const OptimizerConfig& config) {
+  if (config.name == "sgd") return 0;
+  if (config.name == "momentum" || config.name == "nesterov") return 1;
+  return 2;  // adam, adamw: m and s
+}
+
+std::string shape_text(Eigen::Index rows, Eigen::Index cols) {
+  return std::to_string(rows) + "x" + std::to_string(cols);
+}
+}  // namespace
+
+template <typename T>
+void Trainer<T>::restore(const TrainerState& s) {
+  const auto& params = network_.params();
+  const auto check_shapes = [&](const std::vector<Matrix<double>>& buffers, const char* what) {
+    for (std::size_t i = 0; i < buffers.size(); ++i) {
+      const Matrix<T>& p = *params[i % params.size()].value;
+      if (buffers[i].rows() != p.rows() || buffers[i].cols() != p.cols())
+        throw Error(std::string("training state: ") + what + " buffer " + std::to_string(i) + " is " +
+                    shape_text(buffers[i].rows(), buffers[i].cols()) + ", its parameter " +
+                    params[i % params.size()].name() + " is " + shape_text(p.rows(), p.cols()));
+    }
+  };
+  if (s.epoch < 0 || s.global_step < 0 || s.optimizer_steps < 0)
+    throw Error("training state: negative epoch or step count");
+  if (s.epoch_position > s.order.size())
+    throw Error("training state: epoch position " + std::to_string(s.epoch_position) + " is past the " +
+                std::to_string(s.order.size()) + " examples of the epoch");
+  std::vector<bool> seen(s.order.size(), false);
+  for (std::size_t index : s.order) {
+    if (index >= s.order.size() || seen[index])
+      throw Error("training state: the example order is not a permutation");
+    seen[index] = true;
+  }
+  const std::size_t per_param = static_cast<std::size_t>(buffers_per_param(config_.optimizer));
+  const std::size_t expected = per_param * params.size();
+  if (s.optimizer_state.size() != expected && !(s.optimizer_state.empty() && s.optimizer_steps == 0))
+    throw Error("training state: " + std::to_string(s.optimizer_state.size()) + " optimizer buffers, " +
+                config_.optimizer.name + " needs " + std::to_string(expected) + " for this network");
+  check_shapes(s.optimizer_state, "optimizer");
+  if (!s.best_params.empty() && s.best_params.size() != params.size())
+    throw Error("training state: " + std::to_string(s.best_params.size()) + " best parameters for a network of " +
+                std::to_string(params.size()));
+  check_shapes(s.best_params, "best-parameter");
+  std::mt19937_64 rng;
+  std::istringstream rng_text(s.rng);
+  rng_text >> rng;
+  if (rng_text.fail()) throw Error("training state: the random generator's state is unreadable");
+
+  epoch_ = s.epoch;
+  global_step_ = s.global_step;
+  epoch_position_ = s.epoch_position;
+  epoch_loss_sum_ = s.epoch_loss_sum;
+  epoch_batches_ = s.epoch_batches;
+  order_ = s.order;
+  rng_ = rng;
+  optimizer_->state().clear();
+  for (const auto& buffer : s.optimizer_state) optimizer_->state().push_back(buffer.template cast<T>());
+  optimizer_->set_steps(s.optimizer_steps);
+  best_loss_ = s.best_loss;
+  epochs_without_improvement_ = s.epochs_without_improvement;
+  stopped_early_ = s.stopped_early;
+  best_.clear();
+  for (const auto& p : s.best_params) best_.push_back(p.template cast<T>());
+  history_ = s.history;
+  interrupted_ = false;
 }
 
 template void gather_batch<float>(const Dataset&, const std::size_t*, std::size_t, Matrix<float>&);

@@ -3,13 +3,20 @@
 // One step: gather a batch (pixels / 255 as the seed's ToTensor), forward, mean loss,
 // backward, optional seed gradient scaling and clipping, optimizer step. One epoch: every
 // example once, in a fresh random order unless shuffling is off.
+//
+// A run can stop at any step boundary (set_stop_flag) and its whole state can be taken out
+// (state) and put back (restore), so a run continued from a checkpoint takes exactly the
+// steps, with exactly the numbers, of the same run left alone.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "backprop/idx.hpp"
@@ -53,6 +60,27 @@ struct EpochMetrics {
   std::optional<EvalResult> validation, test;
 };
 
+// Everything a Trainer holds besides the network's parameters and its configuration: what a
+// checkpoint must keep to continue the run exactly. Matrices are float64 whatever the run's
+// dtype (float -> double -> float is exact).
+struct TrainerState {
+  int epoch = 0;                   // epochs completed
+  long long global_step = 0;       // optimizer steps taken: the schedule's clock
+  std::size_t epoch_position = 0;  // examples of the current epoch already trained (0 between epochs)
+  double epoch_loss_sum = 0;       // this epoch's minibatch losses so far, and their count
+  std::size_t epoch_batches = 0;
+  std::vector<std::size_t> order;  // the current epoch's order of the training examples
+  std::string rng;                 // the generator (shuffling, dropout), as operator<< writes it
+  long long optimizer_steps = 0;   // the optimizer's t
+  std::vector<Matrix<double>> optimizer_state;  // its buffers, each shaped like a parameter
+  // Early stopping.
+  double best_loss = std::numeric_limits<double>::infinity();
+  int epochs_without_improvement = 0;
+  bool stopped_early = false;
+  std::vector<Matrix<double>> best_params;  // at the lowest validation loss; empty if none yet
+  std::vector<EpochMetrics> history;        // every finished epoch
+};
+
 // X(:, j) = image(indices[j]) / 255 for j < count; X is (features, count).
 // Pixels become float32 p/255 first, then T (so float64 runs see the seed's values).
 template <typename T>
@@ -76,16 +104,31 @@ class Trainer {
   // One pass over data; returns the mean of the minibatch losses.
   double train_epoch(const Dataset& data, const Progress& progress = {});
   // The whole run: epochs, evaluation on val and test after each, early stopping (restoring
-  // the best parameters). Returns every epoch's metrics.
+  // the best parameters). Returns every epoch's metrics, those before a restore included.
+  // on_epoch runs once an epoch is finished and evaluated and its early-stopping bookkeeping
+  // done, so a checkpoint written there holds a complete state.
   std::vector<EpochMetrics> fit(const Dataset& train, const Dataset* validation,
                                 const Dataset* test, const EpochCallback& on_epoch = {},
                                 const Progress& progress = {});
 
   long long global_step() const { return global_step_; }
   int epoch() const { return epoch_; }
+  bool stopped_early() const { return stopped_early_; }
+
+  // When *flag becomes true, train_epoch and fit return after the step in progress (mid-epoch
+  // included) and interrupted() is true. The flag may be set from a signal handler.
+  void set_stop_flag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
+  bool interrupted() const { return interrupted_; }
+
+  // A snapshot of the run's state, and its exact inverse. restore checks every buffer
+  // against the network and the optimizer and throws Error naming what does not fit.
+  TrainerState state() const;
+  void restore(const TrainerState& state);
 
  private:
   void scale_and_clip(std::size_t batch);
+  bool stop_requested() const { return stop_flag_ && stop_flag_->load(); }
+  void track_best(const EpochMetrics& m);
 
   Network<T>& network_;
   TrainConfig config_;
@@ -96,6 +139,18 @@ class Trainer {
   std::vector<std::uint8_t> labels_;  // (B)
   long long global_step_ = 0;
   int epoch_ = 0;
+  // Where the current epoch stands (non-zero only when stopped or restored mid-epoch).
+  std::size_t epoch_position_ = 0;
+  double epoch_loss_sum_ = 0;
+  std::size_t epoch_batches_ = 0;
+  // Early stopping.
+  double best_loss_ = std::numeric_limits<double>::infinity();
+  int epochs_without_improvement_ = 0;
+  bool stopped_early_ = false;
+  std::vector<Matrix<T>> best_;  // parameters at the lowest validation loss
+  std::vector<EpochMetrics> history_;
+  const std::atomic<bool>* stop_flag_ = nullptr;
+  bool interrupted_ = false;
 };
 
 }  // namespace backprop
