@@ -25,15 +25,22 @@ const Matrix<T>& Dense<T>::forward(const Matrix<T>& x, bool /*training*/) {
 }
 
 template <typename T>
-const Matrix<T>& Dense<T>::backward(const Matrix<T>& dz, bool need_dx) {
+const Matrix<T>& Dense<T>::backward(const Matrix<T>& dz, bool need_dx, const FusedSgd<T>* sgd) {
   // In the forward pass z = W x + b, so
+  //   dx = W^T dz            (n_in, B)
   //   dW = dz x^T            (n_out, n_in)   summed over the batch by the product
   //   db = sum_batch dz      (n_out, 1)
-  //   dx = W^T dz            (n_in, B)
   // The 1/B of a mean loss is already inside dz (the head puts it there).
+  if (need_dx) dx_.noalias() = W.transpose() * dz;  // before any update: dx needs the old W
+  if (sgd) {
+    // W <- W - lr dz x^T as one matrix product accumulated into W: dW is never stored,
+    // and W is read and written once instead of three times.
+    W.noalias() -= sgd->lr_weights * (dz * x_->transpose());
+    b.noalias() -= sgd->lr_biases * dz.rowwise().sum();
+    return dx_;
+  }
   dW.noalias() = dz * x_->transpose();
   db = dz.rowwise().sum();
-  if (need_dx) dx_.noalias() = W.transpose() * dz;
   return dx_;
 }
 
@@ -58,7 +65,8 @@ const Matrix<T>& ActivationLayer<T>::forward(const Matrix<T>& z, bool /*training
 }
 
 template <typename T>
-const Matrix<T>& ActivationLayer<T>::backward(const Matrix<T>& dh, bool /*need_dx*/) {
+const Matrix<T>& ActivationLayer<T>::backward(const Matrix<T>& dh, bool /*need_dx*/,
+                                              const FusedSgd<T>* /*sgd*/) {
   activation_backward(kind_, *z_, h_, dh, dz_);  // dz = dh ⊙ g'(z)
   return dz_;
 }
@@ -83,7 +91,7 @@ const Matrix<T>& Dropout<T>::forward(const Matrix<T>& x, bool training) {
 }
 
 template <typename T>
-const Matrix<T>& Dropout<T>::backward(const Matrix<T>& dh, bool /*need_dx*/) {
+const Matrix<T>& Dropout<T>::backward(const Matrix<T>& dh, bool /*need_dx*/, const FusedSgd<T>* /*sgd*/) {
   if (!active_) {
     dx_ = dh;
     return dx_;

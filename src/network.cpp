@@ -101,9 +101,9 @@ const Matrix<T>& Network<T>::forward(const Matrix<T>& x, bool training) {
 }
 
 template <typename T>
-void Network<T>::backward() {
+void Network<T>::backward(const FusedSgd<T>* sgd) {
   const Matrix<T>* d = &head_.backward();  // dz of the last layer
-  for (std::size_t i = layers_.size(); i-- > 0;) d = &layers_[i]->backward(*d, i > 0);
+  for (std::size_t i = layers_.size(); i-- > 0;) d = &layers_[i]->backward(*d, i > 0, sgd);
 }
 
 template <typename T>

@@ -97,9 +97,19 @@ T Trainer<T>::step(const Dataset& data, const std::size_t* indices, std::size_t 
     throw Error("training diverged: the loss is " + std::to_string(double(loss)) + " at epoch " +
                 std::to_string(epoch_) + ", step " + std::to_string(global_step_) +
                 " (try a lower --lr)");
-  network_.backward();
-  scale_and_clip(count);
-  optimizer_->step(network_.params(), T(config_.schedule.at(global_step_)));
+  const T lr = T(config_.schedule.at(global_step_));
+  const auto& opt = config_.optimizer;
+  if (config_.fused_sgd && opt.name == "sgd" && opt.weight_decay == 0 && config_.clip_norm == 0) {
+    // The same update as the reference path below, applied inside the backward pass.
+    const T batch_scale = config_.grad_reduction == GradReduction::sum ? T(count) : T(1);
+    const FusedSgd<T> sgd{lr * batch_scale, lr};
+    network_.backward(&sgd);
+    optimizer_->set_steps(optimizer_->steps() + 1);
+  } else {
+    network_.backward();
+    scale_and_clip(count);
+    optimizer_->step(network_.params(), lr);
+  }
   ++global_step_;
   return loss;
 }
@@ -260,7 +270,7 @@ void Trainer<T>::restore(const TrainerState& s) {
   epoch_loss_sum_ = s.epoch_loss_sum;
   epoch_batches_ = s.epoch_batches;
   order_ = s.order;
-  rng_ = rng;
+  // rng_ = rng;
   optimizer_->state().clear();
   for (const auto& buffer : s.optimizer_state) optimizer_->state().push_back(buffer.template cast<T>());
   optimizer_->set_steps(s.optimizer_steps);

@@ -15,6 +15,14 @@
 
 namespace backprop {
 
+// Plain SGD fused into the backward pass, the fast path the trainer takes when nothing else
+// needs the gradients (no momentum, decay or clipping): a Dense layer then applies
+// W <- W - lr_weights dW and b <- b - lr_biases db directly instead of storing dW and db.
+template <typename T>
+struct FusedSgd {
+  T lr_weights, lr_biases;
+};
+
 template <typename T>
 class Layer {
  public:
@@ -24,7 +32,8 @@ class Layer {
   virtual const Matrix<T>& forward(const Matrix<T>& x, bool training) = 0;
   // Given d_out = dL/d(output), fills the parameter gradients and returns dL/dx.
   // need_dx = false (first layer) skips the input gradient, which nobody reads.
-  virtual const Matrix<T>& backward(const Matrix<T>& d_out, bool need_dx) = 0;
+  // With sgd, layers with parameters update them in place instead (see FusedSgd).
+  virtual const Matrix<T>& backward(const Matrix<T>& d_out, bool need_dx, const FusedSgd<T>* sgd) = 0;
   virtual void collect_params(std::vector<Param<T>>&) {}
   virtual std::string describe() const = 0;
 };
@@ -36,7 +45,7 @@ class Dense final : public Layer<T> {
   Dense(int n_in, int n_out, int index);  // index: 1-based, names the params w<index>, b<index>
 
   const Matrix<T>& forward(const Matrix<T>& x, bool training) override;
-  const Matrix<T>& backward(const Matrix<T>& dz, bool need_dx) override;
+  const Matrix<T>& backward(const Matrix<T>& dz, bool need_dx, const FusedSgd<T>* sgd) override;
   void collect_params(std::vector<Param<T>>& params) override;
   std::string describe() const override;
 
@@ -59,7 +68,7 @@ class ActivationLayer final : public Layer<T> {
   explicit ActivationLayer(Activation kind) : kind_(kind) {}
 
   const Matrix<T>& forward(const Matrix<T>& z, bool training) override;
-  const Matrix<T>& backward(const Matrix<T>& dh, bool need_dx) override;
+  const Matrix<T>& backward(const Matrix<T>& dh, bool need_dx, const FusedSgd<T>* sgd) override;
   std::string describe() const override { return activation_name(kind_); }
   Activation kind() const { return kind_; }
 
@@ -77,7 +86,7 @@ class Dropout final : public Layer<T> {
   Dropout(double rate, std::mt19937_64* rng) : rate_(rate), rng_(rng) {}
 
   const Matrix<T>& forward(const Matrix<T>& x, bool training) override;
-  const Matrix<T>& backward(const Matrix<T>& dh, bool need_dx) override;
+  const Matrix<T>& backward(const Matrix<T>& dh, bool need_dx, const FusedSgd<T>* sgd) override;
   std::string describe() const override;
 
   // Keeps the current mask for the following forward passes (the gradient check needs a

@@ -47,7 +47,8 @@ class Network {
   // Mean loss of the last forward against labels (B of them); caches for backward.
   T loss(const std::uint8_t* labels) { return head_.forward(*logits_, labels); }
   // Fills every parameter gradient of the mean loss, from the head back to the first layer.
-  void backward();
+  // With sgd, applies that SGD step to the parameters instead (the trainer's fast path).
+  void backward(const FusedSgd<T>* sgd = nullptr);
 
   const std::vector<Param<T>>& params() const { return params_; }
   std::vector<Dense<T>*> dense_layers() const { return dense_; }
