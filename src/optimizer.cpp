@@ -27,11 +27,10 @@ void Optimizer<T>::ensure_state(const std::vector<Param<T>>& params, int per_par
 
 namespace {
 
-// The gradient with L2 decay added for weight matrices: g + wd w.
+// The L2 coefficient for a parameter: weight matrices are decayed, biases never.
 template <typename T>
-Matrix<T> decayed_gradient(const Param<T>& p, double weight_decay) {
-  if (weight_decay == 0 || p.is_bias()) return *p.grad;
-  return *p.grad + T(weight_decay) * *p.value;
+T l2_coefficient(const Param<T>& p, double weight_decay) {
+  return p.is_bias() ? T(0) : T(weight_decay);
 }
 
 template <typename T>
@@ -40,12 +39,12 @@ class Sgd final : public Optimizer<T> {
   explicit Sgd(const OptimizerConfig& config) : Optimizer<T>(config) {}
   void step(const std::vector<Param<T>>& params, T lr) override {
     ++this->t_;
-    const double wd = this->config_.weight_decay;
     for (const auto& p : params) {
-      if (wd == 0 || p.is_bias())
+      const T wd = l2_coefficient(p, this->config_.weight_decay);
+      if (wd == 0)
         p.value->noalias() -= lr * *p.grad;  // w <- w - lr g
       else
-        *p.value -= lr * decayed_gradient(p, wd);
+        p.value->array() -= lr * (p.grad->array() + wd * p.value->array());  // g + wd w
     }
   }
 };
@@ -59,13 +58,15 @@ class Momentum final : public Optimizer<T> {
     ++this->t_;
     const T mu = T(this->config_.momentum);
     for (std::size_t i = 0; i < params.size(); ++i) {
-      const Matrix<T> g = decayed_gradient(params[i], this->config_.weight_decay);
-      Matrix<T>& v = this->state_[i];
+      const T wd = l2_coefficient(params[i], this->config_.weight_decay);
+      auto w = params[i].value->array();
+      const auto g = params[i].grad->array() + wd * w;  // an expression: evaluated where used
+      auto v = this->state_[i].array();
       v = mu * v + g;  // v <- mu v + g
       if (nesterov_)
-        *params[i].value -= lr * (g + mu * v);  // look ahead along the new velocity
+        w -= lr * (g + mu * v);  // look ahead along the new velocity
       else
-        *params[i].value -= lr * v;
+        w -= lr * v;
     }
   }
 
@@ -88,15 +89,15 @@ class Adam final : public Optimizer<T> {
     const std::size_t n = params.size();
     for (std::size_t i = 0; i < n; ++i) {
       const Param<T>& p = params[i];
-      const Matrix<T> g = decoupled_ ? *p.grad : decayed_gradient(p, c.weight_decay);
-      Matrix<T>& m = this->state_[i];
-      Matrix<T>& s = this->state_[n + i];
-      m = b1 * m + (1 - b1) * g;                    // first moment
-      s = b2 * s + (1 - b2) * g.cwiseAbs2();        // second moment
-      if (decoupled_ && c.weight_decay > 0 && !p.is_bias())
-        *p.value -= lr * T(c.weight_decay) * *p.value;  // AdamW: decay the weights directly
-      p.value->array() -= lr * (m.array() / correction1) /
-                          ((s.array() / correction2).sqrt() + eps);
+      const T decay = l2_coefficient(p, c.weight_decay);
+      auto w = p.value->array();
+      const auto g = p.grad->array() + (decoupled_ ? T(0) : decay) * w;  // L2 for adam only
+      auto m = this->state_[i].array();
+      auto s = this->state_[n + i].array();
+      m = b1 * m + (1 - b1) * g;           // first moment
+      s = b2 * s + (1 - b2) * g.square();  // second moment
+      if (decoupled_ && decay > 0) w *= 1 - lr * decay;  // AdamW: decay the weights directly
+      w -= lr * (m / correction1) / ((s / correction2).sqrt() + eps);
     }
   }
 
