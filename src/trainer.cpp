@@ -270,7 +270,7 @@ void Trainer<T>::restore(const TrainerState& s) {
   epoch_loss_sum_ = s.epoch_loss_sum;
   epoch_batches_ = s.epoch_batches;
   order_ = s.order;
-  // rng_ = rng;
+  rng_ = rng;
   optimizer_->state().clear();
   for (const auto& buffer : s.optimizer_state) optimizer_->state().push_back(buffer.template cast<T>());
   optimizer_->set_steps(s.optimizer_steps);
