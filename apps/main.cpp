@@ -20,8 +20,16 @@ std::vector<std::string> expand_preset(int argc, char** argv) {
     else if (args[i].rfind("--preset=", 0) == 0) name = args[i].substr(9);
     else continue;
     const auto& preset = backprop::cli::find_preset(name);
+    // --layers and --hidden say the same thing: a user's one replaces the preset's other.
+    const auto given = [&](const std::string& flag) {
+      for (const auto& arg : args)
+        if (arg == flag || arg.rfind(flag + "=", 0) == 0) return true;
+      return false;
+    };
+    const bool user_sizes = given("--layers") || given("--hidden");
     std::vector<std::string> flags;
     for (const auto& [flag, value] : preset.flags) {
+      if (user_sizes && (std::string(flag) == "--layers" || std::string(flag) == "--hidden")) continue;
       flags.push_back(flag);
       flags.push_back(value);
     }
