@@ -17,9 +17,14 @@ Command add_train(CLI::App& app);
 Command add_fetch(CLI::App& app);
 Command add_gradcheck(CLI::App& app);
 Command add_grads(CLI::App& app);
+Command add_eval(CLI::App& app);
+Command add_predict(CLI::App& app);
+Command add_export(CLI::App& app);
+Command add_import(CLI::App& app);
 
 inline std::vector<Command> all_commands(CLI::App& app) {
-  return {add_train(app), add_fetch(app), add_gradcheck(app), add_grads(app)};
+  return {add_train(app), add_fetch(app), add_gradcheck(app), add_grads(app),
+          add_eval(app), add_predict(app), add_export(app), add_import(app)};
 }
 
 }  // namespace backprop::cli
