@@ -138,7 +138,7 @@ int run_eval(const EvalOptions& o, const ModelFile& model) {
                           {"confusion", result.confusion}};
     if (!o.misclassified.empty())
       out["misclassified"] = {{"count", wrong_total}, {"shown", wrong.size()}, {"image", o.misclassified}};
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", out.dump().c_str());
     return 0;
   }
   std::printf("model %s: %s, %s\n", o.model.c_str(), model.spec.describe().c_str(), model.is_double ? "f64" : "f32");
