@@ -1,0 +1,59 @@
+// The JSON API of `backprop serve` as plain functions of a request's body and content type,
+// so that tests (and a fuzzer) call them without a socket. docs/api.md specifies it.
+//
+// Every answer is a status and a JSON body; every client mistake (malformed JSON, a wrong
+// pixel count, values outside 0..1, a body that is not a PNG) is 400 {"error": "..."}.
+// Nothing a request contains can throw out of these functions.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "backprop/model_file.hpp"
+#include "backprop/network.hpp"
+
+namespace backprop::web {
+
+struct ApiReply {
+  int status = 200;
+  nlohmann::json body;
+};
+
+ApiReply api_error(int status, const std::string& message);  // {"error": message}
+
+// Bodies larger than this get 413 before any handler sees them (a drawing's PNG is ~10 kB,
+// a JSON of 784 numbers ~20 kB).
+constexpr std::size_t kMaxRequestBytes = 1 << 20;
+
+// The model description of GET /api/model: sizes, activations, head, parameter count.
+nlohmann::json describe_model(const ModelFile& model, const std::string& name);
+
+class PredictApi {
+ public:
+  // The model must take 28x28 = 784 inputs; throws Error("<name>: ...") otherwise.
+  PredictApi(const ModelFile& model, std::string name);
+
+  // POST /api/predict. body is {"pixels": [784 numbers in 0..1], "preprocess": false} with
+  // Content-Type application/json, or PNG bytes with image/png (always preprocessed as
+  // MNIST was made). Answers {"class", "probabilities", "hidden", "hidden_layers", "input"}.
+  // Thread-safe (one forward pass at a time).
+  ApiReply predict(const std::string& body, const std::string& content_type);
+
+  // GET /api/model.
+  ApiReply model() const { return {200, model_json_}; }
+
+ private:
+  ApiReply predict_input(const float* input);
+
+  nlohmann::json model_json_;
+  bool softmax_head_;
+  std::mutex mutex_;  // guards network_ and x_: a forward pass caches into the layers
+  Network<float> network_;
+  Matrix<float> x_;                    // (784, 1)
+  std::vector<std::size_t> hidden_;    // indices into network_.layers() of activation layers
+};
+
+}  // namespace backprop::web

@@ -1,0 +1,203 @@
+// The run page's data and the self-contained report. The evaluation runs the model over the
+// whole test set once (a forward pass per batch of 1000, as the trainer evaluates), keeping
+// the confusion matrix and the first kMaxMistakesShown mistakes in test-set order.
+#include "backprop/web/run_page.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "backprop/error.hpp"
+#include "backprop/fetch.hpp"
+#include "backprop/web/assets.hpp"
+#include "backprop/web/images.hpp"
+#include "backprop/web/predict_api.hpp"
+
+namespace backprop::web {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json evaluate_on_test(Network<float>& network, const Dataset& test, nlohmann::json& mistakes) {
+  std::vector<std::vector<long>> confusion(10, std::vector<long>(10, 0));
+  const int classes = network.spec().sizes.back();
+  const std::size_t batch = 1000;
+  Matrix<float> X;
+  long correct = 0, wrong = 0;
+  for (std::size_t start = 0; start < test.count; start += batch) {
+    const std::size_t count = std::min(batch, test.count - start);
+    X.resize(static_cast<Eigen::Index>(test.features), static_cast<Eigen::Index>(count));
+    for (std::size_t j = 0; j < count; ++j)
+      for (std::size_t i = 0; i < test.features; ++i) X(i, j) = test.image(start + j)[i] / 255.0f;
+    const Matrix<float>& scores = network.predict(X);  // (classes, count)
+    for (std::size_t j = 0; j < count; ++j) {
+      Eigen::Index predicted = 0;
+      scores.col(static_cast<Eigen::Index>(j)).maxCoeff(&predicted);
+      const int label = test.labels[start + j];
+      if (label < 10 && predicted < 10) ++confusion[label][predicted];
+      if (predicted == label) {
+        ++correct;
+        continue;
+      }
+      ++wrong;
+      if (static_cast<int>(mistakes.size()) < kMaxMistakesShown)
+        mistakes.push_back({{"index", start + j},
+                            {"label", label},
+                            {"predicted", predicted},
+                            {"confidence", std::round(scores(predicted, j) * 1000) / 1000},
+                            {"image", digit_data_uri(test.image(start + j))}});
+    }
+  }
+  (void)classes;
+  return {{"count", test.count},
+          {"accuracy", test.count ? double(correct) / double(test.count) : 0.0},
+          {"errors", wrong},
+          {"confusion", confusion}};
+}
+
+// The first Dense layer's rows as 28x28 pictures, each unit scaled by its own largest |w|
+// so that every unit's pattern is visible.
+nlohmann::json first_layer_weights(const Network<float>& network) {
+  const auto dense = network.dense_layers();
+  if (dense.empty() || dense.front()->n_in() != 784) return nullptr;
+  const Matrix<float>& W = dense.front()->W;  // (n_hidden, 784)
+  const int units = static_cast<int>(W.rows());
+  const int shown = std::min(units, kMaxWeightImages);
+  nlohmann::json images = nlohmann::json::array();
+  for (int j = 0; j < shown; ++j) {
+    const float scale = W.row(j).cwiseAbs().maxCoeff();
+    // Row j of a column-major (n_hidden, 784) matrix: stride n_hidden.
+    images.push_back(weights_data_uri(&W(j, 0), units, scale));
+  }
+  return {{"units", units}, {"shown", shown}, {"images", images}};
+}
+
+}  // namespace
+
+nlohmann::json read_metrics(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw file_error(path, "cannot open metrics file");
+  nlohmann::json records = nlohmann::json::array();
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json record;
+    try {
+      record = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw file_error(path + ":" + std::to_string(number), std::string("not a JSON line (") + e.what() + ")");
+    }
+    if (!record.is_object()) throw file_error(path + ":" + std::to_string(number), "not a JSON object");
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+nlohmann::json build_run_data(const RunInputs& inputs) {
+  nlohmann::json data = {{"name", inputs.name},
+                         {"metrics", nlohmann::json::array()},
+                         {"model", nullptr},
+                         {"evaluation", nullptr},
+                         {"misclassified", nlohmann::json::array()},
+                         {"weights", nullptr},
+                         {"samples", nlohmann::json::array()},
+                         {"notes", nlohmann::json::array()}};
+  if (!inputs.metrics_path.empty()) data["metrics"] = read_metrics(inputs.metrics_path);
+  else data["notes"].push_back("no metrics file: train with --metrics RUN.jsonl for learning curves");
+
+  if (inputs.model) {
+    data["model"] = describe_model(*inputs.model, inputs.name);
+    Network<float> network = make_inference_network<float>(*inputs.model);
+    data["weights"] = first_layer_weights(network);
+    if (inputs.mnist && inputs.model->spec.sizes.front() == static_cast<int>(inputs.mnist->test.features)) {
+      nlohmann::json mistakes = nlohmann::json::array();
+      data["evaluation"] = evaluate_on_test(network, inputs.mnist->test, mistakes);
+      data["misclassified"] = std::move(mistakes);
+    }
+  } else {
+    data["notes"].push_back("no model file: the weights, confusion matrix and mistakes need one");
+  }
+
+  if (inputs.mnist) {
+    const Dataset& train = inputs.mnist->train;
+    for (std::size_t i = 0; i < std::min<std::size_t>(kSampleImages, train.count); ++i)
+      data["samples"].push_back({{"label", train.labels[i]}, {"image", digit_data_uri(train.image(i))}});
+  } else if (!inputs.data_note.empty()) {
+    data["notes"].push_back(inputs.data_note);
+  }
+  return data;
+}
+
+std::vector<RunEntry> list_runs(const std::string& dir) {
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) throw file_error(dir, "not a directory (--runs wants the folder of RUN.jsonl files)");
+  std::vector<RunEntry> runs;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    const std::string file = entry.path().filename().string();
+    if (!entry.is_regular_file() || file.size() <= 6 || file.compare(file.size() - 6, 6, ".jsonl") != 0) continue;
+    std::string name = file.substr(0, file.size() - 6);
+    std::string stem = name;
+    if (stem.size() > 8 && stem.compare(stem.size() - 8, 8, ".metrics") == 0) stem.resize(stem.size() - 8);
+    const fs::path model = fs::path(dir) / (stem + ".model");
+    runs.push_back({name, entry.path().string(), fs::is_regular_file(model) ? model.string() : ""});
+  }
+  if (error) throw file_error(dir, "cannot list (" + error.message() + ")");
+  std::sort(runs.begin(), runs.end(), [](const RunEntry& a, const RunEntry& b) { return a.name < b.name; });
+  return runs;
+}
+
+namespace {
+
+void replace_once(std::string& text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  if (at == std::string::npos) throw Error("render_report_html: run.html lacks " + from);
+  text.replace(at, from.size(), to);
+}
+
+// Text placed inside <script> or <style> must not contain "</" (it could close the
+// element); in JavaScript and JSON "<\/" means the same thing.
+std::string inline_safe(std::string text) {
+  for (std::size_t at = 0; (at = text.find("</", at)) != std::string::npos; at += 3) text.replace(at, 2, "<\\/");
+  return text;
+}
+
+// JSON inside <script>: '<' only occurs inside JSON strings, where \u003c means the same,
+// so no "</script>" or "<!--" from a run's name or metrics can end the element early.
+std::string json_for_script(const nlohmann::json& data) {
+  std::string text = data.dump();
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '<') out += "\\u003c";
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_report_html(const nlohmann::json& run_data) {
+  std::string html(asset_bytes("/run.html"));
+  replace_once(html, "<link rel=\"stylesheet\" href=\"style.css\">",
+               "<style>\n" + inline_safe(std::string(asset_bytes("/style.css"))) + "</style>");
+  replace_once(html, "<script src=\"vendor/chart.min.js\"></script>",
+               "<script>\n" + inline_safe(std::string(asset_bytes("/vendor/chart.min.js"))) + "</script>");
+  replace_once(html, "<script src=\"run.js\"></script>",
+               "<script type=\"application/json\" id=\"run-data\">" + json_for_script(run_data) +
+                   "</script>\n<script>\n" + inline_safe(std::string(asset_bytes("/run.js"))) + "</script>");
+  return html;
+}
+
+bool load_mnist_if_present(const std::string& dir, Mnist& mnist, std::string& note) {
+  if (!mnist_present(dir)) {
+    note = "MNIST not found in " + dir + " (run `backprop fetch-mnist --dir " + dir +
+           "`): no confusion matrix, mistakes or sample images";
+    return false;
+  }
+  mnist = load_mnist(dir);
+  return true;
+}
+
+}  // namespace backprop::web
