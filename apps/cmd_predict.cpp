@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <numeric>
@@ -45,6 +46,7 @@ struct Input {
 };
 
 std::string read_bytes(const std::string& path) {
+  if (std::filesystem::is_directory(path)) throw file_error(path, "is a directory, not an image file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw file_error(path, "cannot open (" + std::string(std::strerror(errno)) + ")");
   std::ostringstream bytes;

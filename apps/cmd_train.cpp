@@ -231,6 +231,8 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
     check_output_path(*path);  // before training, not after
   if (o.checkpoint_every < 0) throw Error("--checkpoint-every must not be negative");
   if (o.checkpoint_every > 0 && o.checkpoint.empty()) throw Error("--checkpoint-every needs --checkpoint FILE");
+  if (!o.checkpoint.empty() && (o.checkpoint == o.out || o.checkpoint == o.save_npz || o.checkpoint == o.metrics))
+    throw Error("--checkpoint " + o.checkpoint + " is also an output file; give it a name of its own");
   const int every = o.checkpoint_every > 0 ? o.checkpoint_every : 1;
   const int threads = set_threads(o.threads);
   const std::string dir = resolve_data_dir(o.data_dir);
