@@ -300,7 +300,7 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   std::string metrics_text;
   if (resume) {
     trainer.restore(resume->trainer);
-    if (resume->trainer.order.size() != mnist.train.count)
+    if (!resume->trainer.order.empty() && resume->trainer.order.size() != mnist.train.count)
       throw Error(o.resume + ": the run trained on " + std::to_string(resume->trainer.order.size()) +
                   " images, this data gives " + std::to_string(mnist.train.count) + " (is --data the same?)");
     for (const auto& m : resume->trainer.history) metrics_text += to_json(m).dump() + "\n";

@@ -95,7 +95,7 @@ Outcome<T> interrupted(const RunSetup& r, long long stop_step, const std::string
     Network<T> network(r.spec, &rng);
     initialize(network, InitScheme::xavier_normal, rng);
     Trainer<T> trainer(network, r.config, rng);
-    std::atomic<bool> stop{false};
+    std::atomic<bool> stop{stop_step == 0};  // 0: stopped before the first step
     trainer.set_stop_flag(&stop);
     trainer.fit(r.train, &r.validation, &r.test, {}, [&](std::size_t, std::size_t, double) {
       if (trainer.global_step() == stop_step) stop = true;
@@ -158,7 +158,8 @@ class ExactResume : public ::testing::TestWithParam<Scenario> {
     const RunSetup r = make_run(GetParam());
     const Outcome<T> reference = straight<T>(r);
     ASSERT_FALSE(reference.history.empty());
-    for (long long stop : {1LL, 10LL, 23LL, 39LL}) {  // first step, an epoch boundary, mid-epoch, last of an epoch
+    for (long long stop : {0LL, 1LL, 10LL, 23LL, 39LL}) {  // before any step, the first, an epoch boundary,
+                                                           // mid-epoch, the last of an epoch
       SCOPED_TRACE("stopped after step " + std::to_string(stop));
       bool stopped = false;
       expect_identical(reference, interrupted<T>(r, stop, (dir / "run.ckpt").string(), &stopped));
