@@ -19,6 +19,9 @@ using backprop::testing::run_cli;
 
 namespace {
 
+// Absolute, since the commands run in a temporary directory.
+std::string data_dir() { return fs::absolute(backprop::resolve_data_dir("")).string(); }
+
 class ResumeCli : public ::testing::Test {
  protected:
   fs::path dir;
@@ -39,7 +42,7 @@ class ResumeCli : public ::testing::Test {
     std::vector<std::string> args = {"train", "--train-limit", "2500", "--val-split", "500", "--epochs", "4",
                                       "--hidden", "24", "--activation", "relu", "--optimizer", "adam", "--lr", "0.003",
                                       "--warmup", "20", "--dropout", "0.2", "--seed", "11", "--threads", "1", "--quiet",
-                                      "--no-fetch", "--out", name + ".bpm", "--metrics", name + ".jsonl"};
+                                      "--no-fetch", "--data", data_dir(), "--out", name + ".bpm", "--metrics", name + ".jsonl"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }

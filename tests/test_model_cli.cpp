@@ -65,6 +65,8 @@ class ModelCli : public ::testing::Test {
 };
 
 bool have_mnist() { return mnist_present(resolve_data_dir("")); }
+// Absolute, since the commands run in a temporary directory.
+std::string data_dir() { return fs::absolute(resolve_data_dir("")).string(); }
 
 TEST_F(ModelCli, DamagedNewerOrForeignModelFilesAreRefusedByEveryCommand) {
   const std::string good = read_text(path("m.bpm"));
@@ -88,7 +90,7 @@ TEST_F(ModelCli, DamagedNewerOrForeignModelFilesAreRefusedByEveryCommand) {
     SCOPED_TRACE(file);
     expect_refused({"export", "--model", file, "--npz", "out.npz"}, message);
     expect_refused({"predict", "--model", file, "in.csv"}, message);
-    if (have_mnist()) expect_refused({"eval", "--model", file, "--no-fetch"}, message);
+    if (have_mnist()) expect_refused({"eval", "--model", file, "--no-fetch", "--data", data_dir()}, message);
   }
 }
 
@@ -194,7 +196,7 @@ TEST_F(ModelCli, PredictReadsIdxCsvAndPng) {
 
 TEST_F(ModelCli, EvalPrintsScoresConfusionAndTheMisclassifiedGrid) {
   if (!have_mnist()) GTEST_SKIP() << "MNIST not found";
-  const CliResult text = run_cli({"eval", "--model", "m.bpm", "--no-fetch", "--misclassified", "wrong.png",
+  const CliResult text = run_cli({"eval", "--model", "m.bpm", "--no-fetch", "--data", data_dir(), "--misclassified", "wrong.png",
                                   "--max-misclassified", "25"}, dir);
   ASSERT_EQ(text.exit_code, 0) << text.err;
   for (const char* part : {"accuracy", "precision", "recall", "f1", "confusion matrix", "true\\pred", "macro",
@@ -205,7 +207,7 @@ TEST_F(ModelCli, EvalPrintsScoresConfusionAndTheMisclassifiedGrid) {
   EXPECT_EQ(grid.height, 2 * 3 * 38);
 
   // --json agrees with the library's evaluate() on the same model.
-  const CliResult json = run_cli({"eval", "--model", "m.bpm", "--no-fetch", "--json"}, dir);
+  const CliResult json = run_cli({"eval", "--model", "m.bpm", "--no-fetch", "--data", data_dir(), "--json"}, dir);
   ASSERT_EQ(json.exit_code, 0) << json.err;
   Network<float> network = make_inference_network<float>(read_model(path("m.bpm")));
   const EvalResult expected = evaluate(network, load_mnist(resolve_data_dir("")).test);
