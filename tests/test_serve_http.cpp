@@ -211,10 +211,13 @@ TEST_F(ServeHttpTest, RunPages) {
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
 
-  const auto served = c.Get("/api/model/report");
+  std::ofstream(dir.path / "small.jsonl") << "{\"epoch\":0,\"train_loss\":0.5}\n{\"epoch\":1,\"train_loss\":0.4}\n";
+  const auto served = c.Get("/api/model/report");  // the served model, with its sibling metrics
   ASSERT_TRUE(served);
   EXPECT_EQ(served->status, 200);
-  EXPECT_EQ(json::parse(served->body)["model"]["name"], "small.model");
+  const json served_data = json::parse(served->body);
+  EXPECT_EQ(served_data["model"]["name"], "small.model");
+  EXPECT_EQ(served_data["metrics"].size(), 2u);
 }
 
 TEST_F(ServeHttpTest, ManyConcurrentRequests) {

@@ -68,6 +68,14 @@ struct Server::Impl {
   std::mutex cache_mutex;  // guards cache; held while a page is computed (one at a time)
   std::map<std::string, CachedRun> cache;
 
+  // The served model's own metrics: NAME.jsonl next to NAME.model, when there is one.
+  std::string served_metrics_path() const {
+    fs::path metrics = options.model_path;
+    metrics.replace_extension(".jsonl");
+    std::error_code error;
+    return metrics != fs::path(options.model_path) && fs::is_regular_file(metrics, error) ? metrics.string() : "";
+  }
+
   // GET /api/runs: the runs with their last epoch's numbers.
   ApiReply runs() {
     nlohmann::json list = nlohmann::json::array();
@@ -89,7 +97,7 @@ struct Server::Impl {
 
   // GET /api/runs/NAME, or the served model's own page for name "" (no metrics).
   ApiReply run(const std::string& name) {
-    RunEntry entry{"", "", options.model_path};
+    RunEntry entry{"", served_metrics_path(), options.model_path};
     if (!name.empty()) {
       if (options.runs_dir.empty()) return api_error(404, "no runs directory (start with --runs DIR)");
       bool found = false;

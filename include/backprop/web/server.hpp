@@ -3,7 +3,8 @@
 // kMaxRequestBytes with 413, and every route answers JSON errors instead of throwing.
 //
 // Routes: GET / (draw page), GET /run.html?run=NAME (run page), static assets,
-// GET /api/model, POST /api/predict, GET /api/runs, GET /api/runs/NAME, GET /api/model/report.
+// GET /api/model, POST /api/predict, GET /api/runs, GET /api/runs/NAME, GET /api/model/report
+// (the served model's page, with NAME.jsonl's curves when it lies next to NAME.model).
 #pragma once
 
 #include <cstddef>
