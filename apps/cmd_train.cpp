@@ -1,7 +1,6 @@
 // backprop train: the seed's training run, and every generalisation of it.
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -21,173 +20,11 @@
 #include "common.hpp"
 #include "output_path.hpp"
 #include "presets.hpp"
+#include "train_options.hpp"
 
 namespace backprop::cli {
 
 namespace {
-
-struct TrainOptions {
-  NetworkOptions network;
-  std::string preset;
-  std::string data_dir;
-  int epochs = 20, batch = 64, threads = 0, val_split = 0, early_stop = 0;
-  long long train_limit = 0;
-  double lr = 0.5, clip_norm = 0;
-  unsigned long long seed = 0;
-  bool no_shuffle = false, no_fetch = false, quiet = false;
-  std::string grad_reduction = "mean";
-  OptimizerConfig optimizer;
-  Schedule schedule;
-  std::string warmup = "0";
-  std::string init_npz, save_npz, out, metrics;
-  std::string checkpoint, resume;
-  int checkpoint_every = 0;  // epochs; 0 = every epoch when --checkpoint is given
-};
-
-// ---- The run's configuration, as a checkpoint records it -----------------------------------
-// Everything that decides the numbers of a run, so `--resume FILE` alone continues it. The
-// output paths are recorded too, so a resumed run writes what the original would have.
-
-nlohmann::json options_to_json(const TrainOptions& o, int threads) {
-  const auto& n = o.network;
-  return {{"command", "train"},
-          {"network", {{"layers", n.layers}, {"hidden", n.hidden}, {"activation", n.activation},
-                       {"head", n.head}, {"dropout", n.dropout}, {"init_scheme", n.init_scheme},
-                       {"dtype", n.dtype}}},
-          {"preset", o.preset}, {"data", o.data_dir}, {"epochs", o.epochs}, {"batch", o.batch},
-          {"threads", threads}, {"val_split", o.val_split}, {"early_stop", o.early_stop},
-          {"train_limit", o.train_limit}, {"lr", o.lr}, {"clip_norm", o.clip_norm}, {"seed", o.seed},
-          {"no_shuffle", o.no_shuffle}, {"grad_reduction", o.grad_reduction},
-          {"optimizer", {{"name", o.optimizer.name}, {"momentum", o.optimizer.momentum},
-                         {"beta1", o.optimizer.beta1}, {"beta2", o.optimizer.beta2},
-                         {"eps", o.optimizer.eps}, {"weight_decay", o.optimizer.weight_decay}}},
-          {"schedule", {{"kind", o.schedule.kind}, {"step_epochs", o.schedule.step_epochs},
-                        {"gamma", o.schedule.gamma}}},
-          {"warmup", o.warmup}, {"init", o.init_npz}, {"save_npz", o.save_npz}, {"out", o.out},
-          {"metrics", o.metrics}, {"checkpoint_every", o.checkpoint_every}};
-}
-
-TrainOptions options_from_json(const std::string& text, const std::string& source) {
-  TrainOptions o;
-  try {
-    const auto j = nlohmann::json::parse(text);
-    if (j.at("command") != "train") throw Error(source + ": not a checkpoint of `backprop train`");
-    const auto& n = j.at("network");
-    n.at("layers").get_to(o.network.layers);
-    n.at("hidden").get_to(o.network.hidden);
-    n.at("activation").get_to(o.network.activation);
-    n.at("head").get_to(o.network.head);
-    n.at("dropout").get_to(o.network.dropout);
-    n.at("init_scheme").get_to(o.network.init_scheme);
-    n.at("dtype").get_to(o.network.dtype);
-    j.at("preset").get_to(o.preset);
-    j.at("data").get_to(o.data_dir);
-    j.at("epochs").get_to(o.epochs);
-    j.at("batch").get_to(o.batch);
-    j.at("threads").get_to(o.threads);
-    j.at("val_split").get_to(o.val_split);
-    j.at("early_stop").get_to(o.early_stop);
-    j.at("train_limit").get_to(o.train_limit);
-    j.at("lr").get_to(o.lr);
-    j.at("clip_norm").get_to(o.clip_norm);
-    j.at("seed").get_to(o.seed);
-    j.at("no_shuffle").get_to(o.no_shuffle);
-    j.at("grad_reduction").get_to(o.grad_reduction);
-    const auto& opt = j.at("optimizer");
-    opt.at("name").get_to(o.optimizer.name);
-    opt.at("momentum").get_to(o.optimizer.momentum);
-    opt.at("beta1").get_to(o.optimizer.beta1);
-    opt.at("beta2").get_to(o.optimizer.beta2);
-    opt.at("eps").get_to(o.optimizer.eps);
-    opt.at("weight_decay").get_to(o.optimizer.weight_decay);
-    const auto& sch = j.at("schedule");
-    sch.at("kind").get_to(o.schedule.kind);
-    sch.at("step_epochs").get_to(o.schedule.step_epochs);
-    sch.at("gamma").get_to(o.schedule.gamma);
-    j.at("warmup").get_to(o.warmup);
-    j.at("init").get_to(o.init_npz);
-    j.at("save_npz").get_to(o.save_npz);
-    j.at("out").get_to(o.out);
-    j.at("metrics").get_to(o.metrics);
-    j.at("checkpoint_every").get_to(o.checkpoint_every);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(source + ": the run configuration in the checkpoint is unreadable (" + e.what() + ")");
-  }
-  return o;
-}
-
-// The flags a resumed run may change: where things are read and written, the thread count
-// (a different count may change the last bits), and --epochs to extend the run.
-constexpr const char* kResumeFlags[] = {"--resume",  "--data",       "--no-fetch", "--threads", "--out",
-                                        "--save-npz", "--metrics",   "--checkpoint", "--checkpoint-every",
-                                        "--quiet",   "--epochs"};
-
-// The options of a resumed run: the checkpoint's, with the flags above taken from the command line.
-TrainOptions resume_options(const TrainOptions& given, const CLI::App& sub, const Checkpoint& checkpoint) {
-  TrainOptions o = options_from_json(checkpoint.run_config, given.resume);
-  for (const CLI::Option* option : sub.get_options()) {
-    if (option->count() == 0) continue;
-    const std::string name = option->get_name();
-    bool allowed = false;
-    for (const char* flag : kResumeFlags) allowed = allowed || name == flag;
-    if (!allowed)
-      throw Error(name + " cannot be given with --resume: the run continues with the configuration in " + given.resume +
-                  " (only --data, --threads, --epochs and the output flags may change)");
-  }
-  const auto given_flag = [&](const char* name) { return sub.get_option(name)->count() > 0; };
-  if (given_flag("--data")) o.data_dir = given.data_dir;
-  o.no_fetch = given.no_fetch;
-  o.quiet = given.quiet;
-  if (given_flag("--threads")) {
-    if (given.threads != o.threads)
-      std::fprintf(stderr, "backprop: warning: the run used %d threads; with %d the results may differ in the last bits\n",
-                   o.threads, given.threads);
-    o.threads = given.threads;
-  }
-  if (given_flag("--out")) o.out = given.out;
-  if (given_flag("--save-npz")) o.save_npz = given.save_npz;
-  if (given_flag("--metrics")) o.metrics = given.metrics;
-  if (given_flag("--checkpoint-every")) o.checkpoint_every = given.checkpoint_every;
-  // Checkpoints go back to the file resumed from unless told otherwise.
-  o.checkpoint = given_flag("--checkpoint") ? given.checkpoint : given.resume;
-  if (given_flag("--epochs") && given.epochs != o.epochs) {
-    if (o.schedule.kind == "cosine" || (!o.warmup.empty() && o.warmup.back() == '%'))
-      throw Error("--epochs cannot change when resuming a run whose schedule depends on its length "
-                  "(--schedule cosine or --warmup N%)");
-    if (given.epochs < checkpoint.trainer.epoch)
-      throw Error("--epochs " + std::to_string(given.epochs) + " is fewer than the " +
-                  std::to_string(checkpoint.trainer.epoch) + " epochs the checkpoint has finished");
-    o.epochs = given.epochs;
-  }
-  o.resume = given.resume;
-  return o;
-}
-
-// ---- Signals ------------------------------------------------------------------------------
-// SIGINT and SIGTERM ask the trainer to stop at the next step boundary (it then writes a
-// checkpoint); a second one ends the process at once, as if no handler were installed.
-
-std::atomic<bool> g_stop{false};
-volatile std::sig_atomic_t g_signal = 0;
-static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag is set from a signal handler");
-
-extern "C" void on_stop_signal(int signal) {
-  if (g_signal != 0) {
-    std::signal(signal, SIG_DFL);
-    std::raise(signal);
-    return;
-  }
-  g_signal = signal;
-  g_stop.store(true);
-}
-
-void install_stop_handlers() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
 
 // One epoch's metrics as the JSON Lines record of --metrics.
 nlohmann::json to_json(const EpochMetrics& m) {
@@ -307,7 +144,7 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
     std::printf("resuming %s at epoch %d, step %lld (%zu of %zu images of the epoch done)\n", o.resume.c_str(),
                 trainer.epoch(), trainer.global_step(), resume->trainer.epoch_position, mnist.train.count);
   }
-  const std::string run_config = options_to_json(o, threads).dump();
+  const std::string run_config = options_to_json(o, threads);
   const auto write_checkpoint = [&] { save_checkpoint(o.checkpoint, network, trainer.state(), run_config); };
   const auto on_epoch = [&](const EpochMetrics& m) {
     print_epoch(m);
@@ -319,13 +156,13 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
     if (!o.checkpoint.empty() && ((m.epoch + 1) % every == 0 || last)) write_checkpoint();
   };
   if (!o.checkpoint.empty()) install_stop_handlers();
-  trainer.set_stop_flag(&g_stop);
+  trainer.set_stop_flag(stop_flag());
   const bool show_progress = !o.quiet && stdout_is_terminal();
   const auto history = trainer.fit(mnist.train, validation.count ? &validation : nullptr, &mnist.test,
                                    on_epoch, show_progress ? typename Trainer<T>::Progress(print_progress) : nullptr);
   if (trainer.interrupted()) {
     write_checkpoint();
-    const int signal = g_signal;
+    const int signal = stop_signal();
     std::fflush(stdout);
     std::fprintf(stderr,
                  "backprop: interrupted by %s at epoch %d, step %lld; checkpoint written to %s\n"

@@ -1,0 +1,50 @@
+// `backprop train`'s options, and what resuming needs of them: the run's configuration as a
+// checkpoint records it (JSON), the rules for flags given with --resume, and the SIGINT/SIGTERM
+// handlers that ask the trainer to stop at the next step.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <string>
+
+#include "backprop/checkpoint.hpp"
+#include "backprop/optimizer.hpp"
+#include "backprop/schedule.hpp"
+#include "common.hpp"
+
+namespace backprop::cli {
+
+struct TrainOptions {
+  NetworkOptions network;
+  std::string preset;
+  std::string data_dir;
+  int epochs = 20, batch = 64, threads = 0, val_split = 0, early_stop = 0;
+  long long train_limit = 0;
+  double lr = 0.5, clip_norm = 0;
+  unsigned long long seed = 0;
+  bool no_shuffle = false, no_fetch = false, quiet = false;
+  std::string grad_reduction = "mean";
+  OptimizerConfig optimizer;
+  Schedule schedule;
+  std::string warmup = "0";
+  std::string init_npz, save_npz, out, metrics;
+  std::string checkpoint, resume;
+  int checkpoint_every = 0;  // epochs; 0 = every epoch when --checkpoint is given
+};
+
+// The options as JSON (threads: the count actually used), and back; errors name `source`.
+std::string options_to_json(const TrainOptions& o, int threads);
+TrainOptions options_from_json(const std::string& text, const std::string& source);
+
+// The options of a resumed run: the checkpoint's, with the few flags that may change taken
+// from the command line (`sub` says which were given). Throws Error for any other flag.
+TrainOptions resume_options(const TrainOptions& given, const CLI::App& sub, const Checkpoint& checkpoint);
+
+// SIGINT and SIGTERM set stop_flag() (and stop_signal() to the signal); a second one ends the
+// process at once, as if no handler were installed.
+void install_stop_handlers();
+const std::atomic<bool>* stop_flag();
+int stop_signal();
+
+}  // namespace backprop::cli
