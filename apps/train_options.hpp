@@ -15,6 +15,8 @@
 
 namespace backprop::cli {
 
+// Every field that changes a run's numbers must also go into options_to_json and
+// options_from_json (train_resume.cpp), or a resumed run would silently take its default.
 struct TrainOptions {
   NetworkOptions network;
   std::string preset;

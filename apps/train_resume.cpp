@@ -11,7 +11,6 @@
 
 namespace backprop::cli {
 
-
 // ---- The run's configuration, as a checkpoint records it -----------------------------------
 // Everything that decides the numbers of a run, so `--resume FILE` alone continues it. The
 // output paths are recorded too, so a resumed run writes what the original would have.
