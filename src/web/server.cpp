@@ -160,7 +160,7 @@ struct Server::Impl {
     });
     http.Get("/api/model/report", [this](const httplib::Request&, httplib::Response& res) { send_json(res, run("")); });
     http.Get("/api/runs", [this](const httplib::Request&, httplib::Response& res) { send_json(res, runs()); });
-    http.Get(R"(/api/runs/([A-Za-z0-9._-]{1,200}))", [this](const httplib::Request& req, httplib::Response& res) {
+    http.Get(R"(/api/runs/([^/]{1,255}))", [this](const httplib::Request& req, httplib::Response& res) {
       send_json(res, run(req.matches[1]));
     });
     // Everything else under /api/ is a JSON 404 (error handler); the rest are the assets.
