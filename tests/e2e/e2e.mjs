@@ -164,6 +164,7 @@ try {
   await reportPage.goto('file://' + report);
   await checkRunPage(reportPage, 'report');
   check(reportRequests.length === 1, 'report: loads nothing but itself', reportRequests.join(' '));
+  check(await reportPage.locator('#nav').isHidden(), 'report: no links back to a server');
   check(foreign.length === requestsBefore, 'report: no request to another origin');
   await reportPage.screenshot({path: path.join(shots, 'report.png'), fullPage: true});
 
