@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "backprop/atomic_file.hpp"
+#include "backprop/augment.hpp"
 #include "backprop/checkpoint.hpp"
 #include "backprop/class_report.hpp"
 #include "backprop/error.hpp"
@@ -134,6 +135,17 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   std::fflush(stdout);
 
   Trainer<T> trainer(network, config, rng);
+  std::unique_ptr<AugmentedBatches> augmented;  // the trainer's batch source when augmenting
+  if (o.augment.enabled()) {
+    AugmentConfig augment = o.augment;
+    augment.seed = o.seed;
+    augmented = std::make_unique<AugmentedBatches>(augment, o.augment_threads);
+    trainer.set_batch_source(augmented.get());
+    std::printf("augmentation: shift %g px, rotate %g deg, scale %g, shear %g, elastic alpha %g sigma %g; "
+                "%d worker thread%s\n", augment.shift, augment.rotate, augment.scale, augment.shear,
+                augment.elastic_alpha, augment.elastic_sigma, o.augment_threads, o.augment_threads == 1 ? "" : "s");
+    std::fflush(stdout);
+  }
   std::string metrics_text;
   if (resume) {
     trainer.restore(resume->trainer);
@@ -230,6 +242,14 @@ Command add_train(CLI::App& app) {
                   "SIGINT/SIGTERM then stop at the next step and write it");
   sub->add_option("--checkpoint-every", o->checkpoint_every, "Epochs between checkpoints (default 1)");
   sub->add_option("--resume", o->resume, "Continue the run saved in this checkpoint, exactly");
+  // Augmentation of the training images (augment.hpp, docs/augmentation.md); 0 = off.
+  sub->add_option("--augment-shift", o->augment.shift, "Random shift, pixels: up to this much each way")->capture_default_str();
+  sub->add_option("--augment-rotate", o->augment.rotate, "Random rotation, degrees: up to this much each way")->capture_default_str();
+  sub->add_option("--augment-scale", o->augment.scale, "Random scaling per axis in [1 - s, 1 + s]")->capture_default_str();
+  sub->add_option("--augment-shear", o->augment.shear, "Random shear factor in [-k, k]")->capture_default_str();
+  sub->add_option("--elastic-alpha", o->augment.elastic_alpha, "Elastic distortion strength, pixels (Simard: 34)")->capture_default_str();
+  sub->add_option("--elastic-sigma", o->augment.elastic_sigma, "Elastic field smoothness: Gaussian std, pixels")->capture_default_str();
+  sub->add_option("--augment-threads", o->augment_threads, "Threads preparing augmented batches ahead of the step")->capture_default_str();
   return {sub, [o, sub] {
             if (o->resume.empty())
               return o->network.is_f64() ? run_train<double>(*o, nullptr) : run_train<float>(*o, nullptr);

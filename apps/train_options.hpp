@@ -8,6 +8,7 @@
 #include <csignal>
 #include <string>
 
+#include "backprop/augment.hpp"
 #include "backprop/checkpoint.hpp"
 #include "backprop/optimizer.hpp"
 #include "backprop/schedule.hpp"
@@ -33,6 +34,8 @@ struct TrainOptions {
   std::string init_npz, save_npz, out, metrics;
   std::string checkpoint, resume;
   int checkpoint_every = 0;  // epochs; 0 = every epoch when --checkpoint is given
+  AugmentConfig augment;     // strengths (augment.seed is --seed); all zero = no augmentation
+  int augment_threads = 1;   // worker threads preparing augmented batches (numbers unchanged)
 };
 
 // The options as JSON (threads: the count actually used), and back; errors name `source`.

@@ -31,7 +31,10 @@ std::string options_to_json(const TrainOptions& o, int threads) {
           {"schedule", {{"kind", o.schedule.kind}, {"step_epochs", o.schedule.step_epochs},
                         {"gamma", o.schedule.gamma}}},
           {"warmup", o.warmup}, {"init", o.init_npz}, {"save_npz", o.save_npz}, {"out", o.out},
-          {"metrics", o.metrics}, {"checkpoint_every", o.checkpoint_every}}
+          {"metrics", o.metrics}, {"checkpoint_every", o.checkpoint_every},
+          {"augment", {{"shift", o.augment.shift}, {"rotate", o.augment.rotate}, {"scale", o.augment.scale},
+                       {"shear", o.augment.shear}, {"elastic_alpha", o.augment.elastic_alpha},
+                       {"elastic_sigma", o.augment.elastic_sigma}, {"threads", o.augment_threads}}}}
       .dump();
 }
 
@@ -78,6 +81,16 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     j.at("out").get_to(o.out);
     j.at("metrics").get_to(o.metrics);
     j.at("checkpoint_every").get_to(o.checkpoint_every);
+    if (j.contains("augment")) {  // absent in checkpoints written before augmentation existed
+      const auto& a = j.at("augment");
+      a.at("shift").get_to(o.augment.shift);
+      a.at("rotate").get_to(o.augment.rotate);
+      a.at("scale").get_to(o.augment.scale);
+      a.at("shear").get_to(o.augment.shear);
+      a.at("elastic_alpha").get_to(o.augment.elastic_alpha);
+      a.at("elastic_sigma").get_to(o.augment.elastic_sigma);
+      a.at("threads").get_to(o.augment_threads);
+    }
   } catch (const nlohmann::json::exception& e) {
     throw Error(source + ": the run configuration in the checkpoint is unreadable (" + e.what() + ")");
   }
@@ -89,7 +102,7 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
 namespace {
 constexpr const char* kResumeFlags[] = {"--resume",  "--data",       "--no-fetch", "--threads", "--out",
                                         "--save-npz", "--metrics",   "--checkpoint", "--checkpoint-every",
-                                        "--quiet",   "--epochs"};
+                                        "--quiet",   "--epochs", "--augment-threads"};
 
 }  // namespace
 
@@ -102,7 +115,7 @@ TrainOptions resume_options(const TrainOptions& given, const CLI::App& sub, cons
     for (const char* flag : kResumeFlags) allowed = allowed || name == flag;
     if (!allowed)
       throw Error(name + " cannot be given with --resume: the run continues with the configuration in " + given.resume +
-                  " (only --data, --threads, --epochs and the output flags may change)");
+                  " (only --data, --threads, --augment-threads, --epochs and the output flags may change)");
   }
   const auto given_flag = [&](const char* name) { return sub.get_option(name)->count() > 0; };
   if (given_flag("--data")) o.data_dir = given.data_dir;
@@ -118,6 +131,7 @@ TrainOptions resume_options(const TrainOptions& given, const CLI::App& sub, cons
   if (given_flag("--save-npz")) o.save_npz = given.save_npz;
   if (given_flag("--metrics")) o.metrics = given.metrics;
   if (given_flag("--checkpoint-every")) o.checkpoint_every = given.checkpoint_every;
+  if (given_flag("--augment-threads")) o.augment_threads = given.augment_threads;  // same images
   // Checkpoints go back to the file resumed from unless told otherwise.
   o.checkpoint = given_flag("--checkpoint") ? given.checkpoint : given.resume;
   if (given_flag("--epochs") && given.epochs != o.epochs) {

@@ -130,10 +130,26 @@ double Trainer<T>::train_epoch(const Dataset& data, const Progress& progress) {
     throw Error("cannot continue the epoch: it was started on " + std::to_string(order_.size()) +
                 " training examples, this data has " + std::to_string(data.count));
   }
+  if (source_) {
+    source_->start_epoch(data, epoch_, order_, epoch_position_, config_.batch_size);
+    identity_.resize(config_.batch_size);
+    std::iota(identity_.begin(), identity_.end(), 0);
+  }
   while (epoch_position_ < data.count) {
     const std::size_t start = epoch_position_;
     const std::size_t n = std::min<std::size_t>(config_.batch_size, data.count - start);
-    epoch_loss_sum_ += static_cast<double>(step(data, order_.data() + start, n));
+    T loss;
+    if (source_) {
+      const Dataset& batch = source_->next_batch();
+      if (batch.count != n || batch.features != data.features)
+        throw Error("batch source: a batch of " + std::to_string(batch.count) + " examples of " +
+                    std::to_string(batch.features) + " features, expected " + std::to_string(n) + " of " +
+                    std::to_string(data.features));
+      loss = step(batch, identity_.data(), n);
+    } else {
+      loss = step(data, order_.data() + start, n);
+    }
+    epoch_loss_sum_ += static_cast<double>(loss);
     ++epoch_batches_;
     epoch_position_ = start + n;
     if (progress) progress(epoch_position_, data.count, epoch_loss_sum_ / double(epoch_batches_));

@@ -84,6 +84,19 @@ struct TrainerState {
   std::vector<EpochMetrics> history;        // every finished epoch
 };
 
+// Where training batches come from when they are not the dataset's own bytes (augment.hpp's
+// AugmentedBatches). At the start of an epoch (or of its rest, after a stop or a restore) the
+// trainer gives the epoch's number and example order and the position it starts from, then
+// takes the batches in order. A batch is a small Dataset: examples order[p .. p + count) of
+// data, transformed, with their labels; it stays valid until the next call.
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  virtual void start_epoch(const Dataset& data, int epoch, const std::vector<std::size_t>& order,
+                           std::size_t position, std::size_t batch_size) = 0;
+  virtual const Dataset& next_batch() = 0;
+};
+
 // X(:, j) = image(indices[j]) / 255 for j < count; X is (features, count).
 // Pixels become float32 p/255 first, then T (so float64 runs see the seed's values).
 template <typename T>
@@ -113,6 +126,11 @@ class Trainer {
   std::vector<EpochMetrics> fit(const Dataset& train, const Dataset* validation,
                                 const Dataset* test, const EpochCallback& on_epoch = {},
                                 const Progress& progress = {});
+
+  // Training batches from source instead of straight from the dataset (nullptr: from the
+  // dataset). The source must outlive the trainer's use of it; it owns no trainer state, so
+  // state() and restore() are the same with or without one.
+  void set_batch_source(BatchSource* source) { source_ = source; }
 
   long long global_step() const { return global_step_; }
   int epoch() const { return epoch_; }
@@ -154,6 +172,8 @@ class Trainer {
   std::vector<EpochMetrics> history_;
   const std::atomic<bool>* stop_flag_ = nullptr;
   bool interrupted_ = false;
+  BatchSource* source_ = nullptr;
+  std::vector<std::size_t> identity_;  // 0, 1, ..., B - 1: a source's batch in its own order
 };
 
 }  // namespace backprop
