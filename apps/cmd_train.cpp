@@ -205,7 +205,7 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
 Command add_train(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* sub = app.add_subcommand("train", "Train a network on MNIST");
-  sub->add_option("--preset", o->preset, "Named configuration (seed, relu-adam); later flags override it");
+  sub->add_option("--preset", o->preset, "Named configuration (seed, relu-adam, best, best-plain); later flags override it");
   o->network.add_to(*sub);
   sub->add_option("--data", o->data_dir, "MNIST directory (default: $BACKPROP_DATA or ./data/mnist)");
   sub->add_flag("--no-fetch", o->no_fetch, "Fail instead of downloading missing data");

@@ -13,8 +13,10 @@
 #include "backprop/augment.hpp"
 #include "backprop/checkpoint.hpp"
 #include "backprop/error.hpp"
+#include "backprop/fetch.hpp"
 #include "backprop/init.hpp"
 #include "backprop/trainer.hpp"
+#include "cli_process.hpp"
 
 using namespace backprop;
 
@@ -492,4 +494,38 @@ TEST(AugmentTraining, StoppedMidEpochAndResumedFromACheckpointIsTheSameRun) {
     for (std::size_t i = 0; i < straight.params.size(); ++i)
       EXPECT_EQ(*network.params()[i].value, straight.params[i]) << "stopped at step " << stop_step;
   }
+}
+
+// ---- Through the command line ----------------------------------------------------------------
+
+// --preset best on a small slice of MNIST with a small network: the augmentation is on, and a
+// run resumed from its checkpoint (whose run configuration must carry the strengths) ends with
+// the same model file as the run left alone. A constant schedule, so --epochs may grow.
+TEST(AugmentCli, PresetBestAugmentsAndItsCheckpointKeepsTheStrengths) {
+  namespace fs = std::filesystem;
+  const std::string data = fs::absolute(resolve_data_dir("")).string();
+  if (!mnist_present(data)) GTEST_SKIP() << "MNIST not in " << data;
+  std::string name = (fs::temp_directory_path() / "backprop-augment-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(name.data()), nullptr);
+  const fs::path dir = name;
+  const auto train = [&](const std::string& out, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"train", "--preset", "best", "--layers", "784,24,10", "--schedule", "constant",
+                                     "--train-limit", "1000", "--val-split", "200", "--seed", "3", "--quiet",
+                                     "--no-fetch", "--data", data, "--out", out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return backprop::testing::run_cli(args, dir);
+  };
+  const auto straight = train("straight.bpm", {"--epochs", "3"});
+  ASSERT_EQ(straight.exit_code, 0) << straight.err;
+  EXPECT_NE(straight.out.find("augmentation: shift 2 px"), std::string::npos) << straight.out;
+  const auto first = train("resumed.bpm", {"--epochs", "1", "--checkpoint", "run.ckpt"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto resumed = backprop::testing::run_cli(
+      {"train", "--resume", "run.ckpt", "--epochs", "3", "--augment-threads", "2", "--no-fetch"}, dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("augmentation: shift 2 px"), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.out.find("2 worker threads"), std::string::npos) << resumed.out;
+  EXPECT_TRUE(backprop::testing::read_text(dir / "straight.bpm") == backprop::testing::read_text(dir / "resumed.bpm"))
+      << "the resumed run's model differs";
+  fs::remove_all(dir);
 }
