@@ -1,30 +1,16 @@
 // backprop predict: classify images with a saved model.
 //
-// Inputs, recognised by content (then by extension):
-//   PNG   any size, colour type or bit depth; made MNIST-like by preprocess.hpp (grayscale,
-//         white on black, cropped, scaled into 20x20, centred by centre of mass in 28x28)
-//   IDX   an idx3-ubyte images file (plain or .gz), every image in it; pixels / 255
-//   CSV   one image per line, as many values as the model has inputs. A line with one value
-//         more starts with its label (the Kaggle / mnist_train.csv layout), which is shown.
-//         A first line that is not numeric is a header and skipped. Values are 0..255 pixels,
-//         or 0..1 intensities; --csv-range auto (default) takes 0..1 when no value exceeds 1.
+// Inputs: PNG, IDX images or CSV files, read by predict_input.hpp (formats described there).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
-#include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <numeric>
-#include <sstream>
 
 #include "backprop/error.hpp"
-#include "backprop/idx.hpp"
 #include "backprop/model_file.hpp"
-#include "backprop/preprocess.hpp"
+#include "backprop/predict_input.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 
@@ -39,120 +25,14 @@ struct PredictOptions {
   bool json = false;
 };
 
-struct Input {
-  std::string name;   // "digit.png", "t10k-images[17]", "digits.csv:3"
-  int label = -1;     // from a labelled CSV row
-  std::vector<float> pixels;  // model inputs in [0, 1]
-};
-
-std::string read_bytes(const std::string& path) {
-  if (std::filesystem::is_directory(path)) throw file_error(path, "is a directory, not an image file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw file_error(path, "cannot open (" + std::string(std::strerror(errno)) + ")");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-void read_csv(const std::string& path, const std::string& bytes, std::size_t width, const std::string& range,
-              std::vector<Input>& out) {
-  std::istringstream in(bytes);
-  std::string line;
-  std::vector<Input> rows;
-  std::vector<std::vector<double>> values;
-  for (int number = 1; std::getline(in, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    std::vector<double> row;
-    std::stringstream cells(line);
-    std::string cell;
-    bool numeric = true;
-    while (std::getline(cells, cell, ',')) {
-      std::size_t used = 0;
-      double v = 0;
-      try {
-        v = std::stod(cell, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used == 0 || cell.find_first_not_of(" \t", used) != std::string::npos || !std::isfinite(v)) {
-        numeric = false;
-        break;
-      }
-      row.push_back(v);
-    }
-    const std::string where = path + ":" + std::to_string(number);
-    if (!numeric) {
-      if (number == 1) continue;  // a header
-      throw Error(where + ": not a number in '" + cell + "'");
-    }
-    Input input;
-    input.name = where;
-    if (row.size() == width + 1) {
-      if (row[0] < 0 || row[0] > 9 || row[0] != std::floor(row[0]))
-        throw Error(where + ": " + std::to_string(row.size()) + " values, and the first is not a label 0-9");
-      input.label = static_cast<int>(row[0]);
-      row.erase(row.begin());
-    } else if (row.size() != width) {
-      throw Error(where + ": " + std::to_string(row.size()) + " values, the model takes " + std::to_string(width));
-    }
-    for (double v : row)
-      if (v < 0 || v > 255) throw Error(where + ": value " + std::to_string(v) + " is outside 0..255");
-    rows.push_back(input);
-    values.push_back(std::move(row));
-  }
-  if (rows.empty()) throw file_error(path, "no rows of pixel values");
-  double max = 0;
-  for (const auto& row : values)
-    for (double v : row) max = std::max(max, v);
-  const bool unit = range == "1" || (range == "auto" && max <= 1);
-  if (unit && max > 1) throw file_error(path, "--csv-range 1, but a value is above 1");
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    for (double v : values[i]) rows[i].pixels.push_back(unit ? float(v) : float(v) / 255.0f);
-    out.push_back(std::move(rows[i]));
-  }
-}
-
-// Every input image in path, as model inputs of the given width.
-void read_inputs(const std::string& path, std::size_t width, const std::string& csv_range, std::vector<Input>& out) {
-  const std::string bytes = read_bytes(path);
-  const bool png_signature = bytes.size() >= 8 && bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0;
-  const bool idx_signature = bytes.size() >= 4 && bytes.compare(0, 4, std::string("\0\0\x08\x03", 4)) == 0;
-  if (png_signature || ends_with(path, ".png") || ends_with(path, ".PNG")) {
-    const GrayImage image = decode_png(bytes, path);  // "not a PNG file" for a .png that is not
-    if (width != 784) throw file_error(path, "the model takes " + std::to_string(width) + " inputs, not 28x28 images");
-    const auto pixels = to_mnist_input(image);
-    out.push_back({path, -1, std::vector<float>(pixels.begin(), pixels.end())});
-  } else if (idx_signature || ends_with(path, ".gz")) {
-    const IdxImages images = read_idx_images(path);
-    if (images.rows * images.cols != width)
-      throw file_error(path, "shape mismatch: " + std::to_string(images.rows) + "x" + std::to_string(images.cols) +
-                                 " images, the model takes " + std::to_string(width) + " inputs");
-    for (std::size_t i = 0; i < images.count; ++i) {
-      Input input{path + "[" + std::to_string(i) + "]", -1, std::vector<float>(width)};
-      for (std::size_t p = 0; p < width; ++p)
-        input.pixels[p] = static_cast<float>(images.pixels[i * width + p]) / 255.0f;  // as gather_batch
-      out.push_back(std::move(input));
-    }
-  } else if (ends_with(path, ".csv") || ends_with(path, ".txt") || bytes.find('\0') == std::string::npos) {
-    read_csv(path, bytes, width, csv_range, out);
-  } else {
-    throw file_error(path, "not a PNG, IDX images or CSV file");
-  }
-}
-
 template <typename T>
 int run_predict(const PredictOptions& o, const ModelFile& model) {
   set_threads(o.threads);
   const int classes = model.spec.sizes.back();
   if (o.top < 1 || o.top > classes) throw Error("--top must be between 1 and " + std::to_string(classes));
   const std::size_t width = static_cast<std::size_t>(model.spec.sizes.front());
-  std::vector<Input> inputs;
-  for (const auto& path : o.inputs) read_inputs(path, width, o.csv_range, inputs);
+  std::vector<PredictInput> inputs;
+  for (const auto& path : o.inputs) read_predict_inputs(path, width, o.csv_range, inputs);
 
   Network<T> network = make_inference_network<T>(model);
   const bool softmax = model.spec.head == HeadKind::softmax_cross_entropy;
@@ -166,7 +46,7 @@ int run_predict(const PredictOptions& o, const ModelFile& model) {
       for (std::size_t p = 0; p < width; ++p) X(p, j) = static_cast<T>(inputs[start + j].pixels[p]);
     const Matrix<T>& scores = network.predict(X);
     for (std::size_t j = 0; j < n; ++j) {
-      const Input& input = inputs[start + j];
+      const PredictInput& input = inputs[start + j];
       std::vector<int> order(classes);
       std::iota(order.begin(), order.end(), 0);
       const auto column = scores.col(static_cast<Eigen::Index>(j));

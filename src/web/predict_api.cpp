@@ -41,6 +41,10 @@ std::string media_type(const std::string& content_type) {
 
 ApiReply api_error(int status, const std::string& message) { return {status, {{"error", message}}}; }
 
+std::string reply_text(const ApiReply& reply) {
+  return reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 nlohmann::json describe_model(const ModelFile& model, const std::string& name) {
   const NetworkSpec& spec = model.spec;
   long long parameters = 0;

@@ -38,7 +38,7 @@ const char* status_text(int status) {
 
 void send_json(httplib::Response& res, const ApiReply& reply) {
   res.status = reply.status;
-  res.set_content(reply.body.dump(), "application/json");
+  res.set_content(reply_text(reply), "application/json");
 }
 
 // A file's modification time, or 0 when it is gone; a changed time invalidates the cache.

@@ -24,6 +24,11 @@ struct ApiReply {
 
 ApiReply api_error(int status, const std::string& message);  // {"error": message}
 
+// The reply's body as the server sends it. An error message may quote the request's bytes
+// (JSON parse errors do), which need not be UTF-8: they become U+FFFD, where a plain dump()
+// would throw.
+std::string reply_text(const ApiReply& reply);
+
 // Bodies larger than this get 413 before any handler sees them (a drawing's PNG is ~10 kB,
 // a JSON of 784 numbers ~20 kB).
 constexpr std::size_t kMaxRequestBytes = 1 << 20;
