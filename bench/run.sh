@@ -69,8 +69,11 @@ fi
 if ((build)); then
   echo "== building into $build_dir/"
   cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DBACKPROP_BUILD_BENCH=ON -DBACKPROP_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$build_dir" -j"$(nproc)" --target backprop micro torch_seed gemm_peak 2>&1 |
-    grep -E "error|Error" || true
+  if ! cmake --build "$build_dir" -j"$(nproc)" --target backprop micro torch_seed gemm_peak >"$build_dir/bench-build.log" 2>&1; then
+    grep -E "error|Error" "$build_dir/bench-build.log" | head -20 >&2
+    echo "run.sh: the build failed; see $build_dir/bench-build.log" >&2
+    exit 1
+  fi
 fi
 backprop="$build_dir/apps/backprop"
 for exe in "$backprop" "$build_dir/bench/micro" "$build_dir/bench/torch_seed" "$build_dir/bench/gemm_peak"; do
