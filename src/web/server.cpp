@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "backprop/fetch.hpp"
 #include "backprop/web/assets.hpp"
 #include "backprop/web/run_page.hpp"
+#include "guarded_server.hpp"
 
 namespace backprop::web {
 
@@ -56,13 +58,16 @@ struct CachedRun {
 }  // namespace
 
 struct Server::Impl {
+  explicit Impl(const ServerOptions& o)
+      : options(o),
+        http(std::chrono::milliseconds(static_cast<long long>(o.request_timeout * 1000)), o.threads) {}
   ServerOptions options;
   ModelFile model;
   std::unique_ptr<PredictApi> api;
   Mnist mnist;
   bool have_mnist = false;
   std::string data_note;
-  httplib::Server http;
+  GuardedServer http;  // httplib::Server with a deadline per request
   std::atomic<bool> listening{false};  // inside listen()
   std::atomic<bool> stop_requested{false};
   std::mutex cache_mutex;  // guards cache; held while a page is computed (one at a time)
@@ -181,6 +186,16 @@ struct Server::Impl {
     };
     http.Get("/api/predict", not_allowed("POST"));
     http.Post(R"(/api/(model|model/report|runs|runs/.*))", not_allowed("GET"));
+    // A body announced over the limit is refused before any of it is read (httplib would
+    // first read and drop all of it), and the connection closed.
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const std::string length = req.get_header_value("Content-Length");
+      if (length.empty() || std::strtoull(length.c_str(), nullptr, 10) <= options.max_body)
+        return httplib::Server::HandlerResponse::Unhandled;
+      res.set_header("Connection", "close");
+      send_json(res, api_error(413, "request body larger than " + std::to_string(options.max_body) + " bytes"));
+      return httplib::Server::HandlerResponse::Handled;
+    });
     http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;  // a handler's own JSON error
       std::string message = status_text(res.status);
@@ -205,10 +220,11 @@ struct Server::Impl {
   }
 };
 
-Server::Server(const ServerOptions& options) : impl_(std::make_unique<Impl>()) {
+Server::Server(const ServerOptions& options) : impl_(std::make_unique<Impl>(options)) {
   Impl& s = *impl_;
-  s.options = options;
   if (options.model_path.empty()) throw Error("serve: --model FILE is required");
+  if (!(options.request_timeout > 0) || options.threads == 0)
+    throw Error("serve: the request timeout and the thread count must be positive");
   s.model = read_model(options.model_path);
   s.api = std::make_unique<PredictApi>(s.model, fs::path(options.model_path).filename().string());
   if (!options.runs_dir.empty()) list_runs(options.runs_dir);  // fail now on a bad directory

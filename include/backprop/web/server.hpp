@@ -23,6 +23,11 @@ struct ServerOptions {
   int port = 8080;               // 0 = any free port
   std::size_t max_body = kMaxRequestBytes;
   bool log_requests = false;     // one line per request on stderr
+  // A connection must deliver each request whole within this many seconds (idle keep-alive
+  // connections too), and take each response within as many; otherwise it is closed. So a
+  // slow or silent client holds one of `threads` workers for at most this long.
+  double request_timeout = 10;
+  std::size_t threads = 32;      // connections served at once
 };
 
 class Server {
