@@ -11,6 +11,36 @@
 
 namespace backprop {
 
+namespace {
+
+// Throws when a parameter holds NaN or infinity, naming it and the first bad entry: training
+// has diverged, and nothing after this (an evaluation, a checkpoint) may use the values.
+// One pass over the parameters: cheap once per epoch, and on a non-finite loss.
+template <typename T>
+void check_parameters_finite(const Network<T>& network, int epoch, long long step, const std::string& why) {
+  for (const auto& p : network.params()) {
+    const Matrix<T>& value = *p.value;
+    if (value.allFinite()) continue;
+    Eigen::Index row = 0, col = 0;
+    for (Eigen::Index j = 0; j < value.cols(); ++j)
+      for (Eigen::Index i = 0; i < value.rows(); ++i)
+        if (!std::isfinite(static_cast<double>(value(i, j)))) {
+          row = i, col = j;
+          j = value.cols();
+          break;
+        }
+    throw Error("training diverged at epoch " + std::to_string(epoch) + ", step " + std::to_string(step) + ": " +
+                (why.empty() ? "" : why + "; ") + "parameter " + p.name() + " holds " +
+                std::to_string(double(value(row, col))) + " at (" + std::to_string(row) + ", " + std::to_string(col) +
+                ") (try a lower --lr, or --clip-norm)");
+  }
+  if (!why.empty())
+    throw Error("training diverged at epoch " + std::to_string(epoch) + ", step " + std::to_string(step) + ": " +
+                why + " while every parameter is finite (try a lower --lr, or --clip-norm)");
+}
+
+}  // namespace
+
 void TrainConfig::validate() const {
   if (epochs < 0) throw Error("--epochs must not be negative");
   if (batch_size <= 0) throw Error("--batch must be positive");
@@ -94,9 +124,7 @@ T Trainer<T>::step(const Dataset& data, const std::size_t* indices, std::size_t 
   network_.forward(X_, true);
   const T loss = network_.loss(labels_.data());
   if (!std::isfinite(static_cast<double>(loss)))
-    throw Error("training diverged: the loss is " + std::to_string(double(loss)) + " at epoch " +
-                std::to_string(epoch_) + ", step " + std::to_string(global_step_) +
-                " (try a lower --lr)");
+    check_parameters_finite(network_, epoch_, global_step_, "the loss is " + std::to_string(double(loss)));
   const T lr = T(config_.schedule.at(global_step_));
   const auto& opt = config_.optimizer;
   if (config_.fused_sgd && opt.name == "sgd" && opt.weight_decay == 0 && config_.clip_norm == 0) {
@@ -191,6 +219,9 @@ std::vector<EpochMetrics> Trainer<T>::fit(const Dataset& train, const Dataset* v
     m.epoch = epoch_;
     const auto t0 = Clock::now();
     m.train_loss = train_epoch(train, progress);
+    // The last step's update is checked by no loss: check the parameters before anything
+    // (evaluation, a checkpoint at the end of the epoch or on a stop signal) uses them.
+    check_parameters_finite(network_, m.epoch, global_step_ - 1, "");
     if (interrupted_) return history_;  // mid-epoch: the parameters stay as they are
     const auto t1 = Clock::now();
     if (validation && validation->count) m.validation = evaluate(network_, *validation, config_.eval_batch);
