@@ -60,11 +60,18 @@ std::string read_whole_file(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) throw file_error(path, std::string("cannot open (") + std::strerror(errno) + ")");
   if (S_ISDIR(info.st_mode)) throw file_error(path, "is a directory, not a model file");
+  // Not a device or a pipe (/dev/zero would never end), and not read whole before its first
+  // bytes say it is a model file: a multi-gigabyte file of something else fails at once.
+  if (!S_ISREG(info.st_mode)) throw file_error(path, "not a regular file, so not a model file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw file_error(path, std::string("cannot open (") + std::strerror(errno) + ")");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes(sizeof kModelMagic, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  if (bytes.size() == sizeof kModelMagic && std::memcmp(bytes.data(), kModelMagic, sizeof kModelMagic) == 0)
+    bytes.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (in.bad()) throw file_error(path, "read failed");
-  return bytes;
+  return bytes;  // read_container says what is wrong with a short or foreign one
 }
 
 std::string shape_text(Eigen::Index rows, Eigen::Index cols) {

@@ -177,8 +177,14 @@ NpyArray read_member(zip_t* zip, zip_uint64_t index) {
   if ((stat.valid & ZIP_STAT_SIZE) && stat.size != expected)
     throw std::runtime_error("shape " + shape_text(array.shape) + " needs " + std::to_string(expected) +
                              " bytes, member has " + std::to_string(stat.size));
-  std::vector<char> data(data_bytes);
-  read(data.data(), data_bytes);
+  // The zip's sizes are claims too (a 1 kB member can say 4 GB): the buffer grows only as
+  // bytes actually arrive, never past what the shape needs.
+  std::vector<char> data;
+  for (std::size_t have = 0; have < data_bytes;) {
+    data.resize(have + std::min<std::size_t>(data_bytes - have, std::max<std::size_t>(have, 1 << 20)));
+    read(data.data() + have, data.size() - have);
+    have = data.size();
+  }
   // Reading on to the end is what makes libzip compare the CRC.
   char extra;
   if (zip_fread(file.get(), &extra, 1) != 0) throw std::runtime_error(zip_file_strerror(file.get()));

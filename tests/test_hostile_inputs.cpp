@@ -1,0 +1,155 @@
+// Claims that lie, and files that are not what they say: sizes in headers are checked against
+// the bytes that exist before anything is allocated (IDX, model files, .npz members), devices
+// and endless files are refused without being read, and CSV values are checked one by one.
+// (More of the same: test_idx.cpp, test_model_file.cpp, test_npz.cpp, test_preprocess.cpp;
+// the fuzzers' regression corpus: test_fuzz_corpus.cpp.)
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "backprop/error.hpp"
+#include "backprop/idx.hpp"
+#include "backprop/model_file.hpp"
+#include "backprop/npz.hpp"
+#include "backprop/predict_input.hpp"
+
+namespace fs = std::filesystem;
+using namespace backprop;
+
+namespace {
+
+struct HostileTest : ::testing::Test {
+  fs::path dir;
+  void SetUp() override {
+    std::string name = (fs::temp_directory_path() / "backprop-hostile-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(name.data()), nullptr);
+    dir = name;
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string write(const std::string& name, const std::string& bytes) {
+    const std::string path = (dir / name).string();
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+};
+
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+#define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+
+std::string be32(std::uint32_t v) {
+  return {char(v >> 24), char(v >> 16 & 0xff), char(v >> 8 & 0xff), char(v & 0xff)};
+}
+std::string le16(std::uint16_t v) { return {char(v & 0xff), char(v >> 8)}; }
+std::string le32(std::uint32_t v) { return le16(std::uint16_t(v & 0xffff)) + le16(std::uint16_t(v >> 16)); }
+
+// A zip archive of one deflated member whose headers claim `claimed` uncompressed bytes.
+std::string zip_claiming(const std::string& name, const std::string& content, std::uint32_t claimed) {
+  std::string deflated(compressBound(uLong(content.size())) + 64, '\0');
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);  // raw deflate, as zip has it
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(content.data()));
+  z.avail_in = uInt(content.size());
+  z.next_out = reinterpret_cast<Bytef*>(deflated.data());
+  z.avail_out = uInt(deflated.size());
+  deflate(&z, Z_FINISH);
+  deflated.resize(z.total_out);
+  deflateEnd(&z);
+  const std::uint32_t crc = std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(content.data()), uInt(content.size())));
+  const std::string sizes = le32(crc) + le32(std::uint32_t(deflated.size())) + le32(claimed);
+  const std::string common = le16(20) + le16(0) + le16(8) + le16(0) + le16(0x21) + sizes + le16(std::uint16_t(name.size()));
+  const std::string local = le32(0x04034b50) + common + le16(0) + name + deflated;
+  const std::string central = le32(0x02014b50) + le16(20) + common + le16(0) + le16(0) + le16(0) + le16(0) +
+                              le32(0) + le32(0) + name;
+  return local + central + le32(0x06054b50) + le16(0) + le16(0) + le16(1) + le16(1) +
+         le32(std::uint32_t(central.size())) + le32(std::uint32_t(local.size())) + le16(0);
+}
+
+}  // namespace
+
+TEST_F(HostileTest, IdxHeaderOfATrillionPixelsIsRefusedBeforeAllocating) {
+  // One image of 2^20 x 2^20 pixels (a terabyte) in a file of 14 bytes, plain and gzipped.
+  const std::string liar = be32(0x803) + be32(1) + be32(1u << 20) + be32(1u << 20) + "xy";
+  std::string gz;
+  {
+    const std::string path = (dir / "liar.gz").string();
+    gzFile f = gzopen(path.c_str(), "wb");
+    gzwrite(f, liar.data(), unsigned(liar.size()));
+    gzclose(f);
+    gz = path;
+  }
+  for (const std::string& path : {write("liar", liar), gz})
+    EXPECT_EQ(error_of([&] { read_idx_images(path); }),
+              path + ": truncated: header says 1099511627776 bytes of pixels, file has 2");
+}
+
+TEST_F(HostileTest, NpzMemberClaimingGigabytesIsNotAllocated) {
+  // A .npy header for 1006632960 float32 values (3.75 GB) followed by 4 bytes, and zip headers
+  // that agree with the header: the claim is only found false by reading.
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1006632960,), }";
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  const std::string npy = std::string("\x93NUMPY\x01\x00", 8) + le16(std::uint16_t(header.size())) + header + "abcd";
+  const std::uint32_t claimed = std::uint32_t(10 + header.size()) + 1006632960u * 4;
+  const std::string path = write("liar.npz", zip_claiming("w1.npy", npy, claimed));
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = error_of([&] { read_npz(path); });
+  EXPECT_CONTAINS(message, path + ": member w1.npy: ");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 2.0)
+      << "a lying size must not be allocated and zero-filled first";
+}
+
+TEST_F(HostileTest, DevicesAndHugeForeignFilesAreNotReadWhole) {
+  EXPECT_EQ(error_of([] { read_model("/dev/zero"); }), "/dev/zero: not a regular file, so not a model file");
+  std::vector<PredictInput> inputs;
+  EXPECT_CONTAINS(error_of([&] { read_predict_inputs("/dev/zero", 784, "auto", inputs); }),
+                  "/dev/zero: not a regular file");
+  // A sparse 8 GB file of zeros: its first bytes already say it is no model file.
+  const std::string huge = (dir / "huge.model").string();
+  const int fd = ::open(huge.c_str(), O_CREAT | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, 8ll << 30), 0);
+  ::close(fd);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(error_of([&] { read_model(huge); }), huge + ": not a backprop model file (it does not start with BPROPMDL)");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+}
+
+TEST(HostileCsv, EveryBadValueIsNamedWithItsLine) {
+  const auto error = [](const std::string& text, std::size_t width = 2) {
+    std::vector<PredictInput> out;
+    return error_of([&] { parse_csv_inputs("d.csv", text, width, "auto", out); });
+  };
+  EXPECT_EQ(error("1,2\nnan,1\n"), "d.csv:2: not a number in 'nan'");
+  EXPECT_EQ(error("1,2\n1,inf\n"), "d.csv:2: not a number in 'inf'");
+  EXPECT_EQ(error("1,2\n1e400,1\n"), "d.csv:2: not a number in '1e400'");
+  EXPECT_EQ(error("1,2\n1,2x\n"), "d.csv:2: not a number in '2x'");
+  EXPECT_EQ(error("1,256\n"), "d.csv:1: value 256.000000 is outside 0..255");
+  EXPECT_EQ(error("1,-1\n"), "d.csv:1: value -1.000000 is outside 0..255");
+  EXPECT_EQ(error("10,1,2\n"), "d.csv:1: 3 values, and the first is not a label 0-9");
+  EXPECT_EQ(error("2.5,1,2\n"), "d.csv:1: 3 values, and the first is not a label 0-9");
+  EXPECT_EQ(error("1,2,3,4\n"), "d.csv:1: 4 values, the model takes 2");
+  EXPECT_EQ(error(""), "d.csv: no rows of pixel values");
+  EXPECT_EQ(error("a,b\n\n  \n"), "d.csv: no rows of pixel values");
+  EXPECT_CONTAINS(error(std::string("1,2\n1,\0", 7)), "d.csv:2: not a number in '");
+  std::vector<PredictInput> out;
+  parse_csv_inputs("d.csv", "x,y\r\n7,255,0\r\n0,0.5\n", 2, "255", out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].label, 7);
+  EXPECT_EQ(out[0].pixels, (std::vector<float>{1.0f, 0.0f}));
+  EXPECT_EQ(out[1].name, "d.csv:3");
+}
