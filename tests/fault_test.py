@@ -60,7 +60,7 @@ def main():
     before = read(w("run.ckpt"))
     bad = run(backprop, ["train", "--epochs", "2", "--activation", "relu", "--lr", "3e38",
                          "--grad-reduction", "sum", "--checkpoint", w("run.ckpt"),
-                         "--out", w("run.model")] + small[:4] + ["--batch", "256"] + small[8:])
+                         "--out", w("run.model")] + small[:4] + ["--batch", "256"] + small[6:])
     message = bad.stderr.strip()
     check(bad.returncode == 1, "divergence exits 1 (got %d)" % bad.returncode)
     # One step per epoch: the update overflows, and the end-of-epoch check names the tensor.
