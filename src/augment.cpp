@@ -59,33 +59,59 @@ double AugmentRng::uniform(double lo, double hi) {
 
 // ---- One image -------------------------------------------------------------------------------
 
-Eigen::MatrixXf gaussian_matrix(int n, double sigma) {
+std::vector<float> gaussian_kernel(double sigma) {
   const int radius = static_cast<int>(std::ceil(4 * sigma));
+  std::vector<double> g;
   double norm = 0;
-  for (int m = -radius; m <= radius; ++m) norm += std::exp(-double(m) * m / (2 * sigma * sigma));
-  Eigen::MatrixXf G = Eigen::MatrixXf::Zero(n, n);
-  for (int i = 0; i < n; ++i)
-    for (int k = std::max(0, i - radius); k <= std::min(n - 1, i + radius); ++k)
-      G(i, k) = static_cast<float>(std::exp(-double(i - k) * (i - k) / (2 * sigma * sigma)) / norm);
-  return G;
+  for (int m = -radius; m <= radius; ++m) {
+    g.push_back(std::exp(-double(m) * m / (2 * sigma * sigma)));
+    norm += g.back();
+  }
+  std::vector<float> w;
+  for (double value : g) w.push_back(static_cast<float>(value / norm));
+  return w;
 }
 
 Augmenter::Augmenter(const AugmentConfig& config) : config_(config) {
   config_.validate();
-  g_rows_ = gaussian_matrix(config_.rows, config_.elastic_sigma);
-  g_cols_ = gaussian_matrix(config_.cols, config_.elastic_sigma);
-  noise_.resize(config_.rows, config_.cols);
-  padded_.assign(std::size_t(config_.rows + 2) * std::size_t(config_.cols + 2), 0.0f);
+  kernel_ = gaussian_kernel(config_.elastic_sigma);
+  const std::size_t radius = kernel_.size() / 2, rows = std::size_t(config_.rows), cols = std::size_t(config_.cols);
+  noise_.assign((rows + 2 * radius) * cols, 0.0f);
+  half_.assign(rows * (cols + 2 * radius), 0.0f);
+  along_columns_.resize(rows * cols);
+  padded_.assign((rows + 2) * (cols + 2), 0.0f);
 }
 
+namespace {
+// out[i] = sum_k w[k] in[i + k * stride] for i < n: one long contiguous multiply-add loop per
+// weight, which vectorises whatever the image size. Plain loops on purpose: the workers must
+// not call Eigen's matrix product, which goes to OpenBLAS in the default build, and OpenBLAS's
+// OpenMP build is not safe to call from a second thread while the step calls it.
+void shifted_sum(const std::vector<float>& w, const float* __restrict in, std::size_t stride, std::size_t n,
+                 float* __restrict out) {
+  std::fill(out, out + n, 0.0f);
+  for (std::size_t k = 0; k < w.size(); ++k) {
+    const float weight = w[k];
+    const float* source = in + k * stride;
+    for (std::size_t i = 0; i < n; ++i) out[i] += weight * source[i];
+  }
+}
+}  // namespace
+
 void Augmenter::draw_field(AugmentRng& rng) {
-  // dx = G_rows U_x G_cols^T, then dy the same with a second U. At 28x28 Eigen's product runs
-  // on one thread (its threading starts at 50,000 multiply-adds), as a worker must.
+  // Each field: U drawn row by row (like the image) into noise_ between its zero margins;
+  // smoothed along columns (row-major: neighbours in a column are `cols` apart); transposed into
+  // half_ between its zero margins; smoothed along rows (column-major: neighbours in a row are
+  // `rows` apart), which leaves the field column-major, as Eigen holds it.
+  const std::size_t rows = std::size_t(config_.rows), cols = std::size_t(config_.cols), radius = kernel_.size() / 2;
   for (Eigen::MatrixXf* field : {&dx_, &dy_}) {
-    for (int r = 0; r < config_.rows; ++r)  // row-major draw order, like the image
-      for (int c = 0; c < config_.cols; ++c) noise_(r, c) = static_cast<float>(rng.uniform(-1, 1));
-    half_.noalias() = g_rows_ * noise_;
-    field->noalias() = half_ * g_cols_.transpose();
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < cols; ++c) noise_[(r + radius) * cols + c] = static_cast<float>(rng.uniform(-1, 1));
+    shifted_sum(kernel_, noise_.data(), cols, rows * cols, along_columns_.data());
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < cols; ++c) half_[(c + radius) * rows + r] = along_columns_[r * cols + c];
+    field->resize(config_.rows, config_.cols);
+    shifted_sum(kernel_, half_.data(), rows, rows * cols, field->data());
   }
 }
 

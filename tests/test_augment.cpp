@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <tuple>
 #include <thread>
 
 #include "backprop/augment.hpp"
@@ -259,29 +260,43 @@ TEST(Augment, StartingMidEpochGivesTheRestOfTheSameEpoch) {
   EXPECT_EQ(batches.next_batch().pixels, all[1]);
 }
 
-TEST(Augment, GaussianSmoothingMatrixIsTheTruncatedConvolution) {
-  // S = G U G^T against the direct sum: S(i, j) = sum_{k, l} g(i - k) g(j - l) U(k, l) over
-  // |i - k|, |j - l| <= ceil(4 sigma), zero outside the field, g normalised to sum 1.
-  const int n = 28;
-  const double sigma = 3;
-  const int radius = 12;
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<float> u(-1, 1);
-  Eigen::MatrixXf U(n, n);
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) U(i, j) = u(rng);
-  const Eigen::MatrixXf G = gaussian_matrix(n, sigma);
-  const Eigen::MatrixXf S = G * U * G.transpose();
-  double norm = 0;
-  for (int m = -radius; m <= radius; ++m) norm += std::exp(-m * m / (2 * sigma * sigma));
-  const auto g = [&](int m) { return std::abs(m) > radius ? 0.0 : std::exp(-m * m / (2 * sigma * sigma)) / norm; };
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) {
-      double direct = 0;
-      for (int k = 0; k < n; ++k)
-        for (int l = 0; l < n; ++l) direct += g(i - k) * g(j - l) * U(k, l);
-      ASSERT_NEAR(S(i, j), direct, 1e-5) << i << "," << j;
+TEST(Augment, ElasticFieldIsTheTruncatedGaussianConvolutionOfItsNoise) {
+  // The two 1-D passes against the direct double sum S(i, j) = sum_{k, l} g(i - k) g(j - l) U(k, l)
+  // over |i - k|, |j - l| <= ceil(4 sigma), zero outside the field, g normalised to sum 1: the
+  // scipy.ndimage.gaussian_filter(U, sigma, mode="constant") of Simard's recipe. U is redrawn
+  // here from the image's generator (six affine draws, then dx's U row by row, then dy's).
+  for (const auto& [rows, cols, sigma] : {std::tuple{28, 28, 3.0}, std::tuple{20, 33, 1.5}, std::tuple{28, 28, 8.0}}) {
+    AugmentConfig c;
+    c.elastic_alpha = 1;
+    c.elastic_sigma = sigma;
+    c.rows = rows;
+    c.cols = cols;
+    c.seed = 4;
+    Augmenter augmenter(c);
+    Eigen::MatrixXf dx, dy;
+    augmenter.elastic_field(2, 9, dx, dy);
+    ASSERT_EQ(dx.rows(), rows);
+    ASSERT_EQ(dx.cols(), cols);
+    AugmentRng rng(4, 2, 9);
+    for (int i = 0; i < 6; ++i) rng.next();
+    const int radius = static_cast<int>(std::ceil(4 * sigma));
+    double norm = 0;
+    for (int m = -radius; m <= radius; ++m) norm += std::exp(-m * m / (2 * sigma * sigma));
+    const auto g = [&](int m) { return std::abs(m) > radius ? 0.0 : std::exp(-m * m / (2 * sigma * sigma)) / norm; };
+    for (const Eigen::MatrixXf* field : {&dx, &dy}) {
+      Eigen::MatrixXd U(rows, cols);
+      for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < cols; ++j) U(i, j) = static_cast<float>(rng.uniform(-1, 1));
+      for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < cols; ++j) {
+          double direct = 0;
+          for (int k = 0; k < rows; ++k)
+            for (int l = 0; l < cols; ++l) direct += g(i - k) * g(j - l) * U(k, l);
+          ASSERT_NEAR((*field)(i, j), direct, 1e-5) << rows << "x" << cols << " sigma " << sigma << " at " << i << "," << j;
+        }
     }
+  }
+  EXPECT_EQ(gaussian_kernel(1.5).size(), 13u);  // R = ceil(6) = 6
 }
 
 TEST(Augment, ElasticFieldHasTheRequestedSmoothness) {

@@ -71,9 +71,10 @@ class AugmentRng {
   std::uint64_t state_;
 };
 
-// The Gaussian smoothing as a matrix: S = G_rows U G_cols^T smooths a (rows, cols) field U,
-// G[i][k] = g(i - k) / sum_m g(m) for |i - k| <= ceil(4 sigma), g(m) = exp(-m^2 / (2 sigma^2)).
-Eigen::MatrixXf gaussian_matrix(int n, double sigma);
+// The smoothing's 1-D weights: w[R + m] = g(m) / sum_m g(m), m = -R..R, R = ceil(4 sigma),
+// g(m) = exp(-m^2 / (2 sigma^2)). A field U is smoothed along its columns, then its rows:
+// S(r, c) = sum_{m, n} w[R + m] w[R + n] U(r + m, c + n), U zero outside the image.
+std::vector<float> gaussian_kernel(double sigma);
 
 // Transforms one image at a time; holds the smoothing matrices and the scratch fields, so one
 // per thread.
@@ -95,9 +96,13 @@ class Augmenter {
   void draw_field(AugmentRng& rng);
 
   AugmentConfig config_;
-  Eigen::MatrixXf g_rows_, g_cols_;  // (rows, rows), (cols, cols)
-  Eigen::MatrixXf noise_, half_, dx_, dy_;  // (rows, cols)
-  std::vector<float> padded_;                // (rows + 2) x (cols + 2), row-major, black border
+  std::vector<float> kernel_;       // 2R + 1 weights (gaussian_kernel)
+  std::vector<float> noise_;        // (rows + 2R) x cols, row-major: U with R zero rows above and below
+  std::vector<float> along_columns_;  // rows x cols, row-major: U smoothed along columns
+  std::vector<float> half_;         // rows x (cols + 2R), column-major: the same, transposed, with
+                                    // R zero columns left and right
+  Eigen::MatrixXf dx_, dy_;         // (rows, cols): the smoothed fields
+  std::vector<float> padded_;       // (rows + 2) x (cols + 2), row-major: the image, black border
 };
 
 // The trainer's BatchSource for augmented training: worker threads fill a ring of `depth`
