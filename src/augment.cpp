@@ -86,7 +86,7 @@ namespace {
 // out[i] = sum_k w[k] in[i + k * stride] for i < n: one long contiguous multiply-add loop per
 // weight, which vectorises whatever the image size. Plain loops on purpose: the workers must
 // not call Eigen's matrix product, which goes to OpenBLAS in the default build, and OpenBLAS's
-// OpenMP build is not safe to call from a second thread while the step calls it.
+// OpenMP build risks corrupting data when called from several threads at once (NUM_PARALLEL).
 void shifted_sum(const std::vector<float>& w, const float* __restrict in, std::size_t stride, std::size_t n,
                  float* __restrict out) {
   std::fill(out, out + n, 0.0f);
