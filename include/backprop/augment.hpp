@@ -76,7 +76,7 @@ class AugmentRng {
 // S(r, c) = sum_{m, n} w[R + m] w[R + n] U(r + m, c + n), U zero outside the image.
 std::vector<float> gaussian_kernel(double sigma);
 
-// Transforms one image at a time; holds the smoothing matrices and the scratch fields, so one
+// Transforms one image at a time; holds the smoothing weights and the scratch buffers, so one
 // per thread.
 class Augmenter {
  public:
@@ -86,7 +86,7 @@ class Augmenter {
   void apply(const std::uint8_t* in, std::uint8_t* out, std::uint64_t epoch, std::uint64_t index);
 
   // The elastic field of image `index` of `epoch`, before alpha: (rows, cols) each. Exposed
-  // for the tests (smoothness) and the docs' pictures.
+  // for the tests (the convolution, its smoothness).
   void elastic_field(std::uint64_t epoch, std::uint64_t index, Eigen::MatrixXf& dx, Eigen::MatrixXf& dy);
 
   const AugmentConfig& config() const { return config_; }
@@ -106,11 +106,12 @@ class Augmenter {
 };
 
 // The trainer's BatchSource for augmented training: worker threads fill a ring of `depth`
-// batch buffers ahead of the batch the step is using (depth 2 = double buffering), each worker
-// taking the next batch not yet claimed. next_batch blocks only when the workers are behind.
+// batch buffers ahead of the batch the step is using (depth 2 = double buffering; below 2, the
+// default, workers + 2), each worker taking the next batch not yet claimed. next_batch blocks
+// only when the workers are behind.
 class AugmentedBatches final : public BatchSource {
  public:
-  AugmentedBatches(const AugmentConfig& config, int workers = 1, int depth = 3);
+  AugmentedBatches(const AugmentConfig& config, int workers = 1, int depth = 0);
   ~AugmentedBatches() override;  // stops and joins the workers
   AugmentedBatches(const AugmentedBatches&) = delete;
   AugmentedBatches& operator=(const AugmentedBatches&) = delete;
