@@ -116,6 +116,7 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
 
   std::mt19937_64 rng(o.seed);
   Network<T> network = make_network<T>(spec, scheme, rng);
+  network.set_sparse_input(!o.no_sparse_input);
   if (resume) {
     const NetworkSpec& saved = resume->model.spec;
     if (saved.sizes != spec.sizes || saved.activations != spec.activations || saved.head != spec.head ||
@@ -232,6 +233,8 @@ Command add_train(CLI::App& app) {
   sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
   sub->add_option("--train-limit", o->train_limit, "Use only the first N training images");
   sub->add_flag("--no-shuffle", o->no_shuffle, "Keep the data order (for comparisons with the oracle)");
+  sub->add_flag("--no-sparse-input", o->no_sparse_input,
+                "Dense products in the first layer even when a batch is mostly zeros (the same numbers to float tolerance, slower on MNIST)");
   sub->add_option("--init", o->init_npz, "Start from the parameters in this .npz (w1, b1, ...)");
   sub->add_option("--save-npz", o->save_npz, "Write the trained parameters as .npz");
   sub->add_option("--out", o->out, "Write the trained model file");

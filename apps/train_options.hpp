@@ -27,6 +27,7 @@ struct TrainOptions {
   double lr = 0.5, clip_norm = 0;
   unsigned long long seed = 0;
   bool no_shuffle = false, no_fetch = false, quiet = false;
+  bool no_sparse_input = false;  // dense products in the first layer even for mostly-zero batches
   std::string grad_reduction = "mean";
   OptimizerConfig optimizer;
   Schedule schedule;

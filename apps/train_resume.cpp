@@ -24,7 +24,8 @@ std::string options_to_json(const TrainOptions& o, int threads) {
           {"preset", o.preset}, {"data", o.data_dir}, {"epochs", o.epochs}, {"batch", o.batch},
           {"threads", threads}, {"val_split", o.val_split}, {"early_stop", o.early_stop},
           {"train_limit", o.train_limit}, {"lr", o.lr}, {"clip_norm", o.clip_norm}, {"seed", o.seed},
-          {"no_shuffle", o.no_shuffle}, {"grad_reduction", o.grad_reduction},
+          {"no_shuffle", o.no_shuffle}, {"no_sparse_input", o.no_sparse_input},
+          {"grad_reduction", o.grad_reduction},
           {"optimizer", {{"name", o.optimizer.name}, {"momentum", o.optimizer.momentum},
                          {"beta1", o.optimizer.beta1}, {"beta2", o.optimizer.beta2},
                          {"eps", o.optimizer.eps}, {"weight_decay", o.optimizer.weight_decay}}},
@@ -63,6 +64,7 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     j.at("clip_norm").get_to(o.clip_norm);
     j.at("seed").get_to(o.seed);
     j.at("no_shuffle").get_to(o.no_shuffle);
+    o.no_sparse_input = j.value("no_sparse_input", false);  // absent before the sparse path existed
     j.at("grad_reduction").get_to(o.grad_reduction);
     const auto& opt = j.at("optimizer");
     opt.at("name").get_to(o.optimizer.name);

@@ -19,6 +19,11 @@ Dense<T>::Dense(int n_in, int n_out, int index)
 template <typename T>
 const Matrix<T>& Dense<T>::forward(const Matrix<T>& x, bool /*training*/) {
   x_ = &x;
+  sparse_ = sparse_input_ && xs_.assign(x, kMaxSparseDensity) <= kMaxSparseDensity;
+  if (sparse_) {
+    sparse_affine(W, b, xs_, z_);  // the same z, summed over the nonzero x_i only
+    return z_;
+  }
   z_.noalias() = W * x;   // z = W x + b    (n_out, B)
   z_.colwise() += b.col(0);
   return z_;
@@ -32,6 +37,17 @@ const Matrix<T>& Dense<T>::backward(const Matrix<T>& dz, bool need_dx, const Fus
   //   db = sum_batch dz      (n_out, 1)
   // The 1/B of a mean loss is already inside dz (the head puts it there).
   if (need_dx) dx_.noalias() = W.transpose() * dz;  // before any update: dx needs the old W
+  if (sparse_) {  // the same dW = dz x^T, skipping the zero x_i (sparse.hpp)
+    if (sgd) {
+      sparse_add_outer(-sgd->lr_weights, dz, xs_, W);
+      b.noalias() -= sgd->lr_biases * dz.rowwise().sum();
+    } else {
+      dW.setZero();
+      sparse_add_outer(T(1), dz, xs_, dW);
+      db = dz.rowwise().sum();
+    }
+    return dx_;
+  }
   if (sgd) {
     // W <- W - lr dz x^T as one matrix product accumulated into W: dW is never stored,
     // and W is read and written once instead of three times.

@@ -85,6 +85,7 @@ Network<T>::Network(const NetworkSpec& spec, std::mt19937_64* rng) : spec_(spec)
     if (!spec.dropout.empty() && spec.dropout[l - 1] > 0)
       layers_.push_back(std::make_unique<Dropout<T>>(spec.dropout[l - 1], rng));
   }
+  dense_.front()->set_sparse_input(true);  // the data: mostly zeros for images like MNIST's
   for (auto& layer : layers_) layer->collect_params(params_);
   outputs_.resize(layers_.size(), nullptr);
 }

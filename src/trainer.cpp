@@ -53,16 +53,15 @@ void TrainConfig::validate() const {
 
 template <typename T>
 void gather_batch(const Dataset& data, const std::size_t* indices, std::size_t count, Matrix<T>& X) {
-  static const auto scale = [] {
-    std::array<T, 256> table{};
-    for (int p = 0; p < 256; ++p) table[p] = static_cast<T>(static_cast<float>(p) / 255.0f);
-    return table;
-  }();
   X.resize(static_cast<Eigen::Index>(data.features), static_cast<Eigen::Index>(count));
-  for (std::size_t j = 0; j < count; ++j) {
+  const auto features = static_cast<Eigen::Index>(data.features);
+#pragma omp parallel for schedule(static) if (count * data.features >= (1u << 16))
+  for (Eigen::Index j = 0; j < static_cast<Eigen::Index>(count); ++j) {
     const std::uint8_t* pixels = data.image(indices[j]);
-    T* column = X.col(static_cast<Eigen::Index>(j)).data();
-    for (std::size_t i = 0; i < data.features; ++i) column[i] = scale[pixels[i]];
+    T* column = X.col(j).data();
+    // float32 p / 255 first, then T, as the seed's ToTensor.
+#pragma omp simd  // pixels are bytes, which may alias anything: say the loop is safe to vectorise
+    for (Eigen::Index i = 0; i < features; ++i) column[i] = static_cast<T>(static_cast<float>(pixels[i]) / 255.0f);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backprop/activation.hpp"
+#include "backprop/sparse.hpp"
 #include "backprop/tensor.hpp"
 
 namespace backprop {
@@ -52,6 +53,14 @@ class Dense final : public Layer<T> {
   int n_in() const { return static_cast<int>(W.cols()); }
   int n_out() const { return static_cast<int>(W.rows()); }
 
+  // For a layer fed the data itself (the network's first): when a batch is mostly zeros,
+  // forward and backward skip them (sparse.hpp). Off, every product is a dense one.
+  void set_sparse_input(bool on) { sparse_input_ = on; }
+  bool sparse_input() const { return sparse_input_; }
+  bool last_forward_sparse() const { return sparse_; }  // which path the last batch took
+  // Above this fraction of nonzeros a batch takes the dense products, which are faster there.
+  static constexpr double kMaxSparseDensity = 0.5;
+
   Matrix<T> W, dW;  // (n_out, n_in)
   Matrix<T> b, db;  // (n_out, 1)
 
@@ -59,6 +68,9 @@ class Dense final : public Layer<T> {
   int index_;
   const Matrix<T>* x_ = nullptr;  // cached input (n_in, B), owned by the caller
   Matrix<T> z_, dx_;              // (n_out, B), (n_in, B)
+  bool sparse_input_ = false;
+  bool sparse_ = false;     // whether the last forward took the sparse path
+  SparseColumns<T> xs_;     // the nonzeros of x, when it did
 };
 
 // h = g(z) for one of the activations in activation.hpp.

@@ -59,6 +59,9 @@ class Network {
   const std::vector<std::unique_ptr<Layer<T>>>& layers() const { return layers_; }
   const Matrix<T>& layer_output(std::size_t i) const { return *outputs_[i]; }
 
+  // Whether the first layer skips the zeros of its input (on by default; sparse.hpp).
+  void set_sparse_input(bool on) { dense_.front()->set_sparse_input(on); }
+
   // Class scores for x (probabilities for softmax), evaluation mode.
   const Matrix<T>& predict(const Matrix<T>& x);
 
