@@ -146,7 +146,7 @@ double SparseColumns<T>::assign(const Matrix<T>& x, double max_density) {
   col_count.resize(static_cast<std::size_t>(cols));
   col_index.resize(static_cast<std::size_t>(rows * cols));
   col_value.resize(static_cast<std::size_t>(rows * cols));
-  const int threads = threads_for(double(rows) * double(cols) / 4);
+  const int threads = threads_for(double(rows) * double(cols) * 4);  // a scan costs a few operations an entry
   long long total = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
   {

@@ -55,8 +55,12 @@ template <typename T>
 void gather_batch(const Dataset& data, const std::size_t* indices, std::size_t count, Matrix<T>& X) {
   X.resize(static_cast<Eigen::Index>(data.features), static_cast<Eigen::Index>(count));
   const auto features = static_cast<Eigen::Index>(data.features);
-#pragma omp parallel for schedule(static) if (count * data.features >= (1u << 16))
-  for (Eigen::Index j = 0; j < static_cast<Eigen::Index>(count); ++j) {
+  const auto n = static_cast<Eigen::Index>(count);
+  constexpr Eigen::Index kAhead = 4;  // shuffled images are scattered over the dataset: fetch ahead
+#pragma omp parallel for schedule(static) if (count * data.features >= (1u << 14))
+  for (Eigen::Index j = 0; j < n; ++j) {
+    if (j + kAhead < n)
+      for (std::size_t at = 0; at < data.features; at += 64) __builtin_prefetch(data.image(indices[j + kAhead]) + at);
     const std::uint8_t* pixels = data.image(indices[j]);
     T* column = X.col(j).data();
     // float32 p / 255 first, then T, as the seed's ToTensor.
