@@ -48,6 +48,31 @@ def read_machine(raw):
     return info
 
 
+def rounds_of(raw, name):
+    """The runs of system NAME: NAME itself, or its rounds NAME.r1, NAME.r2, ... in order."""
+    if os.path.exists(os.path.join(raw, name + ".time")):
+        return [name]
+    found = []
+    for entry in os.listdir(raw):
+        m = re.fullmatch(re.escape(name) + r"\.r(\d+)\.time", entry)
+        if m:
+            found.append((int(m.group(1)), name + f".r{m.group(1)}"))
+    return [run for _, run in sorted(found)]
+
+
+def read_rounds_time(raw, name):
+    """read_time over every round: the largest RSS and steal, the first failing exit status."""
+    out = {}
+    for run in rounds_of(raw, name):
+        t = read_time(raw, run) or {}
+        for key in ("rss_mb", "steal_pct"):
+            if t.get(key) is not None:
+                out[key] = max(out.get(key, 0.0), t[key])
+        if out.get("exit") in (None, 0):
+            out["exit"] = t.get("exit")
+    return out
+
+
 def read_time(raw, name):
     """Peak RSS (MB, 10^6 bytes), wall seconds and exit status from GNU time -v."""
     text = read_text(os.path.join(raw, name + ".time"))
@@ -65,6 +90,10 @@ def read_time(raw, name):
         out["wall_s"] = seconds
     m = re.search(r"Exit status: (\d+)", text)
     out["exit"] = int(m.group(1)) if m else None
+    steal = read_text(os.path.join(raw, name + ".steal"))
+    if steal and steal.strip().isdigit() and out.get("wall_s"):
+        # ticks of 1/100 s summed over the CPUs, as a share of the run's CPU time
+        out["steal_pct"] = int(steal) / (out["wall_s"] * 100 * (os.cpu_count() or 1)) * 100
     return out
 
 
@@ -79,6 +108,15 @@ def json_lines(text):
 
 
 def epochs_of(raw, name):
+    """epochs_of_run over every round of NAME: all rounds' epochs, the last round's loss and accuracy."""
+    seconds, loss, accuracy = [], None, None
+    for run in rounds_of(raw, name):
+        s, loss, accuracy = epochs_of_run(raw, run)
+        seconds += s
+    return seconds, loss, accuracy
+
+
+def epochs_of_run(raw, name):
     """(per-epoch training seconds, last train loss, test accuracy or None) of one run."""
     if name.startswith("ours_"):
         records = list(json_lines(read_text(os.path.join(raw, name + ".jsonl"))))
@@ -98,9 +136,22 @@ def epochs_of(raw, name):
 
 
 def micro_results(raw, threads):
+    """micro_run_results over the rounds: per benchmark, the round with the median time."""
+    per_round = [micro_run_results(raw, run) for run in rounds_of(raw, f"micro_t{threads}")]
+    results = {}
+    names = []
+    for r in per_round:
+        names += [n for n in r if n not in names]  # in the order the benchmarks ran
+    for name in names:
+        found = sorted((r[name] for r in per_round if name in r), key=lambda v: to_unit(v[0], v[1], "s"))
+        results[name] = found[(len(found) - 1) // 2]
+    return results
+
+
+def micro_run_results(raw, run):
     """{benchmark name: (real time in the benchmark's unit, unit, counters)}: the median of the
     repetitions when there are several, the single run otherwise."""
-    text = read_text(os.path.join(raw, f"micro_t{threads}.json"))
+    text = read_text(os.path.join(raw, run + ".json"))
     if not text:
         return {}
     benchmarks = json.loads(text).get("benchmarks", [])
@@ -189,38 +240,42 @@ def report(raw):
     epochs = {}
     for name, label, t in systems():
         seconds, loss, accuracy = epochs_of(raw, name)
-        timing = read_time(raw, name) or {}
+        timing = read_rounds_time(raw, name)
         epochs[name] = {
             "label": label, "threads": t, "seconds": seconds, "loss": loss, "accuracy": accuracy,
             "median": statistics.median(seconds) if seconds else None,
             "min": min(seconds) if seconds else None, "max": max(seconds) if seconds else None,
-            "rss_mb": timing.get("rss_mb"), "exit": timing.get("exit"),
+            "rss_mb": timing.get("rss_mb"), "exit": timing.get("exit"), "steal": timing.get("steal_pct"),
         }
     # "Ours" is this project at 2 threads (the issue's configuration), or the most threads run.
     ours_name = next((n for n in ("ours_t2", "ours_t1") if epochs[n]["median"]), None)
     ours = epochs[ours_name]["median"] if ours_name else None
     ours_threads = threads_text(epochs[ours_name]["threads"]) if ours_name else "2 threads"
 
-    out(f"## One training epoch of the seed configuration ({machine.get('epochs', '?')} epochs per run)")
+    rounds = machine.get("rounds", "1")
+    out(f"## One training epoch of the seed configuration ({machine.get('epochs', '?')} epochs per run, "
+        f"{rounds} round{'' if rounds == '1' else 's'})")
     out("")
     out("784-256-10 sigmoid, softmax cross-entropy, SGD lr 0.01, batch 64, 60,000 images; float32 except NumPy "
         "(float64, as the blog wrote it). Training loop only (shuffle, batches, steps); median, min and max "
-        "over the run's epochs, the first included. Peak RSS: the whole process (GNU time -v), MB = 10^6 bytes. "
-        f"x ours: the system's median / this project's median at {ours_threads} (above 1: we are faster).")
+        "over every epoch of every round (each round runs every system once, in turn), first epochs included. Peak RSS: the whole process (GNU time -v), MB = 10^6 bytes. "
+        f"x ours: the system's median / this project's median at {ours_threads} (above 1: we are faster). "
+        "steal: the share of the machine's CPU time the virtual machine's host took for others during the run "
+        "(above a few %, that row's times are inflated).")
     out("")
-    out("| system | threads | median s | min s | max s | samples/s | peak RSS MB | x ours | last train loss |")
-    out("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    out("| system | threads | median s | min s | max s | samples/s | peak RSS MB | x ours | last train loss | steal |")
+    out("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for name, _, _ in systems():
         e = epochs[name]
-        if e["median"] is None and not os.path.exists(os.path.join(raw, name + ".time")):
+        if e["median"] is None and not rounds_of(raw, name):
             continue  # not run (run.sh --only / --threads)
         if e["median"] is None:
             status = "failed" if e["exit"] not in (None, 0) else "no data"
-            out(f"| {e['label']} | {e['threads']} | {status} (see raw/{name}.err) | | | | | | |")
+            out(f"| {e['label']} | {e['threads']} | {status} (see raw/{name}.err) | | | | | | | |")
             continue
         ratio = e["median"] / ours if ours else None
         out(f"| {e['label']} | {e['threads']} | {fmt(e['median'])} | {fmt(e['min'])} | {fmt(e['max'])} | "
-            f"{TRAIN_IMAGES / e['median']:,.0f} | {fmt(e['rss_mb'], 1)} | {fmt(ratio, 2)} | {fmt(e['loss'], 4)} |")
+            f"{TRAIN_IMAGES / e['median']:,.0f} | {fmt(e['rss_mb'], 1)} | {fmt(ratio, 2)} | {fmt(e['loss'], 4)} | {fmt(e['steal'], 1, '%')} |")
     out("")
 
     def best(prefix):
@@ -293,7 +348,8 @@ def report(raw):
                 f"— | info |")
     full_e2e = e2e_epochs == 20
     e2e_note = "" if full_e2e else f" ({e2e_epochs} epochs, quick: not the target's 20)"
-    out(f"| `backprop train --preset seed` end to end, wall{e2e_note} | {fmt(e2e.get('wall_s'), 2, ' s')} | "
+    e2e_steal = "" if e2e.get("steal_pct") is None else f" (steal {e2e['steal_pct']:.1f}%)"
+    out(f"| `backprop train --preset seed` end to end, wall{e2e_note}{e2e_steal} | {fmt(e2e.get('wall_s'), 2, ' s')} | "
         f"<= {TARGET_E2E_SECONDS:g} s | "
         f"{verdict(None if not full_e2e or 'wall_s' not in e2e else e2e['wall_s'] <= TARGET_E2E_SECONDS)} |")
     out(f"| its peak resident memory | {fmt(e2e.get('rss_mb'), 1, ' MB')} | <= {TARGET_E2E_MB:g} MB | "

@@ -4,11 +4,13 @@
 # project, the blog's NumPy code, PyTorch and libtorch, runs the GEMM peak and the
 # microbenchmarks, then prints the table and writes it to bench/results/latest.md.
 #
-#   bench/run.sh [--quick] [--epochs N] [--threads 1,2] [--only LIST] [--data DIR]
+#   bench/run.sh [--quick] [--epochs N] [--rounds N] [--threads 1,2] [--only LIST] [--data DIR]
 #                [--no-install] [--no-build]
 #
-#   --quick       smoke test: 2 epochs, a 2-epoch end-to-end run, short microbenchmarks
-#   --epochs N    timed epochs per system (default 5; the table wants at least 3)
+#   --quick       smoke test: 2 epochs, one round, a 2-epoch end-to-end run, short microbenchmarks
+#   --epochs N    timed epochs per system and round (default 3)
+#   --rounds N    rounds (default 3): every system runs once per round, in turn, so a slow spell
+#                 of the machine falls on all of them rather than on one
 #   --threads L   thread counts to run every system at (default 1,2)
 #   --only LIST   run only these, comma-separated: gemm,ours,e2e,numpy,pytorch,libtorch,micro
 #   --data DIR    MNIST directory (default $BACKPROP_DATA, then data/mnist)
@@ -20,23 +22,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command="bench/run.sh${*:+ $*}"
-quick=0 epochs="" install=1 build=1 threads="1,2" only="gemm,ours,e2e,numpy,pytorch,libtorch,micro"
+quick=0 epochs="" rounds="" install=1 build=1 threads="1,2" only="gemm,ours,e2e,numpy,pytorch,libtorch,micro"
 data="${BACKPROP_DATA:-data/mnist}"
 while (($#)); do
   case "$1" in
     --quick) quick=1 ;;
     --epochs) epochs="$2"; shift ;;
+    --rounds) rounds="$2"; shift ;;
     --data) data="$2"; shift ;;
     --threads) threads="$2"; shift ;;
     --only) only="$2"; shift ;;
     --no-install) install=0 ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
-if [[ -z "$epochs" ]]; then epochs=$((quick ? 2 : 5)); fi
+if [[ -z "$epochs" ]]; then epochs=$((quick ? 2 : 3)); fi
+if [[ -z "$rounds" ]]; then rounds=$((quick ? 1 : 3)); fi
 e2e_epochs=$((quick ? 2 : 20))
 IFS=, read -r -a threads_list <<<"$threads"
 wanted() { [[ ",$only," == *",$1,"* ]]; }
@@ -91,10 +95,17 @@ done
 # --- 3. Runs ------------------------------------------------------------------------------
 rm -rf "$raw" && mkdir -p "$raw"
 # measure NAME CMD...: runs CMD under GNU time -v; stdout, stderr and the time report in $raw.
+# The machine's steal time (ticks of 1/100 s, all CPUs) over the run goes to $raw/NAME.steal: on a
+# virtual machine, time the host gave our CPUs to someone else, which no quiet guest shows.
+steal_ticks() { awk '/^cpu /{print $9}' /proc/stat; }
 measure() {
   local name="$1"; shift
   echo "== $name"
-  if ! /usr/bin/time -v -o "$raw/$name.time" "$@" >"$raw/$name.out" 2>"$raw/$name.err"; then
+  local steal_before; steal_before=$(steal_ticks)
+  local status=0
+  /usr/bin/time -v -o "$raw/$name.time" "$@" >"$raw/$name.out" 2>"$raw/$name.err" || status=$?
+  echo $(($(steal_ticks) - steal_before)) >"$raw/$name.steal"
+  if ((status)); then
     echo "run.sh: $name failed; see $raw/$name.err" >&2
     tail -5 "$raw/$name.err" >&2
     return 0  # the report marks it missing; the other systems still run
@@ -115,6 +126,7 @@ torch_env() {
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "quick=$quick"
   echo "epochs=$epochs"
+  echo "rounds=$rounds"
   echo "e2e_epochs=$e2e_epochs"
   echo "command=$command"
   echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
@@ -151,43 +163,49 @@ if wanted gemm; then
   measure gemm_peak "$build_dir/bench/gemm_peak" --threads "$threads" "${gemm_flags[@]}"
 fi
 
-# Ours twice: as it runs by default (the first layer skips the zero pixels), and with the dense
-# products everywhere (--no-sparse-input), the figure to hold against the FLOP bound.
-wanted ours && for t in "${threads_list[@]}"; do
-  measure "ours_t$t" "$backprop" train --preset seed --epochs "$epochs" --threads "$t" --quiet \
-    --data "$data" --no-fetch --metrics "$raw/ours_t$t.jsonl"
-  measure "ours_dense_t$t" "$backprop" train --preset seed --epochs "$epochs" --threads "$t" --quiet \
-    --data "$data" --no-fetch --no-sparse-input --metrics "$raw/ours_dense_t$t.jsonl"
-done
-
 # The end-to-end run as a user types it (all cores), with --out: start, load, epochs, evaluations, save.
 wanted e2e && measure e2e "$backprop" train --preset seed --epochs "$e2e_epochs" --data "$data" --no-fetch \
   --out "$raw/seed.model" --metrics "$raw/e2e.jsonl"
 
-wanted numpy && for t in "${threads_list[@]}"; do
-  measure "numpy_t$t" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS=1 \
-    "$python" tests/oracle_seed.py --data "$data" --epochs "$epochs" --no-eval
-done
-
-wanted pytorch && for variant in idiomatic tuned manual; do
-  for t in "${threads_list[@]}"; do
-    measure "pytorch_${variant}_t$t" $(torch_env "$t") "$python" bench/torch_seed.py --data "$data" \
-      --variant "$variant" --epochs "$epochs" --threads "$t"
+# Every system once per round, in turn (run NAME.rK): a spell in which the machine runs slow
+# (on this virtual machine it comes and goes for minutes, with or without steal time) then
+# falls on every system alike, and the report takes medians over all rounds' epochs.
+for ((round = 1; round <= rounds; round++)); do
+  r=".r$round"
+  # Ours twice: as it runs by default (the first layer skips the zero pixels), and with the dense
+  # products everywhere (--no-sparse-input), the figure to hold against the FLOP bound.
+  wanted ours && for t in "${threads_list[@]}"; do
+    measure "ours_t$t$r" "$backprop" train --preset seed --epochs "$epochs" --threads "$t" --quiet \
+      --data "$data" --no-fetch --metrics "$raw/ours_t$t$r.jsonl"
+    measure "ours_dense_t$t$r" "$backprop" train --preset seed --epochs "$epochs" --threads "$t" --quiet \
+      --data "$data" --no-fetch --no-sparse-input --metrics "$raw/ours_dense_t$t$r.jsonl"
   done
-done
 
-wanted libtorch && for mode in autograd manual; do
-  for t in "${threads_list[@]}"; do
-    measure "libtorch_${mode}_t$t" $(torch_env "$t") "$build_dir/bench/torch_seed" --data "$data" \
-      --mode "$mode" --epochs "$epochs" --threads "$t"
+  wanted numpy && for t in "${threads_list[@]}"; do
+    measure "numpy_t$t$r" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS=1 \
+      "$python" tests/oracle_seed.py --data "$data" --epochs "$epochs" --no-eval
   done
-done
 
-if ((quick)); then micro_flags=(--benchmark_min_time=0.05 --benchmark_repetitions=1)
-else micro_flags=(--benchmark_min_time=0.5 --benchmark_repetitions=5); fi
-wanted micro && for t in "${threads_list[@]}"; do
-  measure "micro_t$t" "$build_dir/bench/micro" --data="$data" --threads="$t" "${micro_flags[@]}" \
-    --benchmark_out="$raw/micro_t$t.json" --benchmark_out_format=json
+  wanted pytorch && for variant in idiomatic tuned manual; do
+    for t in "${threads_list[@]}"; do
+      measure "pytorch_${variant}_t$t$r" $(torch_env "$t") "$python" bench/torch_seed.py --data "$data" \
+        --variant "$variant" --epochs "$epochs" --threads "$t"
+    done
+  done
+
+  wanted libtorch && for mode in autograd manual; do
+    for t in "${threads_list[@]}"; do
+      measure "libtorch_${mode}_t$t$r" $(torch_env "$t") "$build_dir/bench/torch_seed" --data "$data" \
+        --mode "$mode" --epochs "$epochs" --threads "$t"
+    done
+  done
+
+  if ((quick)); then micro_flags=(--benchmark_min_time=0.05 --benchmark_repetitions=1)
+  else micro_flags=(--benchmark_min_time=0.5 --benchmark_repetitions=3); fi
+  wanted micro && for t in "${threads_list[@]}"; do
+    measure "micro_t$t$r" "$build_dir/bench/micro" --data="$data" --threads="$t" "${micro_flags[@]}" \
+      --benchmark_out="$raw/micro_t$t$r.json" --benchmark_out_format=json
+  done
 done
 
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw/machine.txt"
