@@ -229,11 +229,11 @@ def report(raw):
         "(one thread pool)")
     out(f"- load average (1, 5, 15 min) before: {machine.get('load_before', '?')}, "
         f"after: {machine.get('load_after', '?')}")
-    try:
-        if float(machine.get("load_before", "0").split()[0]) > 0.5:
+    busy = machine.get("busy_before")
+    if busy is not None:
+        out(f"- CPUs busy with other work over 3 s before the first run: {busy}% of all cores")
+        if busy.isdigit() and int(busy) > 10:
             out("- **warning: the machine was not quiet when the run started; timings are noisy**")
-    except ValueError:
-        pass
     out("")
 
     # --- Epochs -------------------------------------------------------------------------

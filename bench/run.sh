@@ -95,6 +95,16 @@ done
 # --- 3. Runs ------------------------------------------------------------------------------
 rm -rf "$raw" && mkdir -p "$raw"
 # measure NAME CMD...: runs CMD under GNU time -v; stdout, stderr and the time report in $raw.
+# How busy the CPUs are over 3 s while this script sleeps, in % of all cores: other work that
+# would disturb the timings. (The load average would also count the build that just ran.)
+cpu_busy_percent() {
+  local a b
+  a=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
+  sleep 3
+  b=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
+  echo "$a $b" | awk '{d = $4 - $2; printf "%.0f", (d > 0 ? 100 * ($3 - $1) / d : 0)}'
+}
+
 # The machine's steal time (ticks of 1/100 s, all CPUs) over the run goes to $raw/NAME.steal: on a
 # virtual machine, time the host gave our CPUs to someone else, which no quiet guest shows.
 steal_ticks() { awk '/^cpu /{print $9}' /proc/stat; }
@@ -138,6 +148,7 @@ torch_env() {
   echo "compiler=$(c++ --version | head -1)"
   echo "git=$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src include apps 2>/dev/null || echo '+uncommitted')"
   echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "busy_before=$(cpu_busy_percent)"
   echo "numpy=$($python -c 'import numpy; print(numpy.__version__)')"
   echo "numpy_blas=$("$python" - <<'PY' 2>/dev/null || echo unknown
 import ctypes, numpy
