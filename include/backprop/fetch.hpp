@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <ostream>
 #include <string>
 
@@ -25,6 +26,11 @@ const std::array<MnistFile, 4>& mnist_files();
 
 // SHA-256 of a file's bytes, lowercase hex (OpenSSL's EVP digest).
 std::string sha256_file(const std::string& path);
+
+// Inflates the gzip file `from` into `to`, refusing (Error naming `from`) corrupt data and more
+// than max_bytes of output: a mirror could serve anything, and a small .gz can inflate to fill
+// the disk. The mirror fallback caps at the size of the largest MNIST file.
+void gunzip_file(const std::string& from, const std::string& to, std::uint64_t max_bytes);
 
 // True when dir holds all four files (plain or .gz).
 bool mnist_present(const std::string& dir);
