@@ -10,6 +10,7 @@
 
 #include "backprop/atomic_file.hpp"
 #include "backprop/error.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using backprop::AtomicFile;
@@ -17,13 +18,8 @@ using backprop::AtomicFile;
 namespace {
 
 struct AtomicFileTest : ::testing::Test {
-  fs::path dir;
-  void SetUp() override {
-    std::string name = (fs::temp_directory_path() / "backprop-atomic-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(name.data()), nullptr);
-    dir = name;
-  }
-  void TearDown() override { fs::remove_all(dir); }
+  backprop::testing::TempDir tmp{"atomic"};
+  const fs::path dir = tmp.path;
   std::size_t entries() const { return std::distance(fs::directory_iterator(dir), fs::directory_iterator()); }
 };
 

@@ -18,6 +18,7 @@
 #include "backprop/init.hpp"
 #include "backprop/trainer.hpp"
 #include "cli_process.hpp"
+#include "temp_dir.hpp"
 
 using namespace backprop;
 
@@ -520,9 +521,8 @@ TEST(AugmentCli, PresetBestAugmentsAndItsCheckpointKeepsTheStrengths) {
   namespace fs = std::filesystem;
   const std::string data = fs::absolute(resolve_data_dir("")).string();
   if (!mnist_present(data)) GTEST_SKIP() << "MNIST not in " << data;
-  std::string name = (fs::temp_directory_path() / "backprop-augment-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(name.data()), nullptr);
-  const fs::path dir = name;
+  const backprop::testing::TempDir tmp("augment");
+  const fs::path& dir = tmp.path;
   const auto train = [&](const std::string& out, std::vector<std::string> extra) {
     std::vector<std::string> args = {"train", "--preset", "best", "--layers", "784,24,10", "--schedule", "constant",
                                      "--train-limit", "1000", "--val-split", "200", "--seed", "3", "--quiet",
@@ -542,5 +542,4 @@ TEST(AugmentCli, PresetBestAugmentsAndItsCheckpointKeepsTheStrengths) {
   EXPECT_NE(resumed.out.find("2 worker threads"), std::string::npos) << resumed.out;
   EXPECT_TRUE(backprop::testing::read_text(dir / "straight.bpm") == backprop::testing::read_text(dir / "resumed.bpm"))
       << "the resumed run's model differs";
-  fs::remove_all(dir);
 }

@@ -11,6 +11,7 @@
 #include "backprop/error.hpp"
 #include "backprop/init.hpp"
 #include "backprop/trainer.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace backprop;
@@ -145,13 +146,8 @@ void expect_identical(const Outcome<T>& a, const Outcome<T>& b) {
 
 class ExactResume : public ::testing::TestWithParam<Scenario> {
  protected:
-  fs::path dir;
-  void SetUp() override {
-    std::string name = (fs::temp_directory_path() / "backprop-ckpt-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(name.data()), nullptr);
-    dir = name;
-  }
-  void TearDown() override { fs::remove_all(dir); }
+  backprop::testing::TempDir tmp{"ckpt"};
+  const fs::path dir = tmp.path;
 
   template <typename T>
   void check() {

@@ -10,6 +10,7 @@
 #include "backprop/checkpoint.hpp"
 #include "backprop/fetch.hpp"
 #include "cli_process.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using backprop::testing::CliProcess;
@@ -24,16 +25,11 @@ std::string data_dir() { return fs::absolute(backprop::resolve_data_dir("")).str
 
 class ResumeCli : public ::testing::Test {
  protected:
-  fs::path dir;
+  backprop::testing::TempDir tmp{"resume"};
+  const fs::path dir = tmp.path;
   void SetUp() override {
     if (!backprop::mnist_present(backprop::resolve_data_dir("")))
       GTEST_SKIP() << "MNIST not in " << backprop::resolve_data_dir("");
-    std::string name = (fs::temp_directory_path() / "backprop-resume-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(name.data()), nullptr);
-    dir = name;
-  }
-  void TearDown() override {
-    if (!dir.empty()) fs::remove_all(dir);
   }
 
   // A small run with everything that carries state: Adam, dropout, a validation split,

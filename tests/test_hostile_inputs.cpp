@@ -18,6 +18,7 @@
 #include "backprop/model_file.hpp"
 #include "backprop/npz.hpp"
 #include "backprop/predict_input.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace backprop;
@@ -25,13 +26,8 @@ using namespace backprop;
 namespace {
 
 struct HostileTest : ::testing::Test {
-  fs::path dir;
-  void SetUp() override {
-    std::string name = (fs::temp_directory_path() / "backprop-hostile-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(name.data()), nullptr);
-    dir = name;
-  }
-  void TearDown() override { fs::remove_all(dir); }
+  backprop::testing::TempDir tmp{"hostile"};
+  const fs::path dir = tmp.path;
   std::string write(const std::string& name, const std::string& bytes) {
     const std::string path = (dir / name).string();
     std::ofstream(path, std::ios::binary) << bytes;

@@ -13,6 +13,7 @@
 #include "backprop/error.hpp"
 #include "backprop/fetch.hpp"
 #include "backprop/idx.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace backprop;
@@ -28,13 +29,8 @@ std::string idx_bytes(std::uint32_t magic, std::vector<std::uint32_t> dims, cons
 }
 
 struct IdxTest : ::testing::Test {
-  fs::path dir;
-  void SetUp() override {
-    std::string name = (fs::temp_directory_path() / "backprop-idx-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(name.data()), nullptr);
-    dir = name;
-  }
-  void TearDown() override { fs::remove_all(dir); }
+  backprop::testing::TempDir tmp{"idx"};
+  const fs::path dir = tmp.path;
 
   std::string write(const std::string& name, const std::string& bytes) {
     const std::string path = (dir / name).string();

@@ -18,6 +18,7 @@
 #include "backprop/preprocess.hpp"
 #include "backprop/trainer.hpp"
 #include "cli_process.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using backprop::testing::CliResult;
@@ -29,11 +30,9 @@ namespace {
 
 class ModelCli : public ::testing::Test {
  protected:
-  fs::path dir;
+  backprop::testing::TempDir tmp{"modelcli"};
+  const fs::path dir = tmp.path;
   void SetUp() override {
-    std::string name = (fs::temp_directory_path() / "backprop-modelcli-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(name.data()), nullptr);
-    dir = name;
     NetworkSpec spec;
     spec.sizes = {784, 16, 10};
     spec.activations = {Activation::relu};
@@ -43,7 +42,6 @@ class ModelCli : public ::testing::Test {
     save_model(path("m.bpm"), network);
     write_npz(path("m.npz"), params_to_npz(network));
   }
-  void TearDown() override { fs::remove_all(dir); }
   std::string path(const std::string& name) const { return (dir / name).string(); }
   std::vector<std::string> files() const {
     std::vector<std::string> names;

@@ -16,6 +16,7 @@
 #include "backprop/error.hpp"
 #include "backprop/init.hpp"
 #include "backprop/model_file.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace backprop;
@@ -23,13 +24,8 @@ using namespace backprop;
 namespace {
 
 struct ModelFileTest : ::testing::Test {
-  fs::path dir;
-  void SetUp() override {
-    std::string name = (fs::temp_directory_path() / "backprop-model-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(name.data()), nullptr);
-    dir = name;
-  }
-  void TearDown() override { fs::remove_all(dir); }
+  backprop::testing::TempDir tmp{"model"};
+  const fs::path dir = tmp.path;
   std::string path(const std::string& name) const { return (dir / name).string(); }
 };
 

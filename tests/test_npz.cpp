@@ -8,6 +8,7 @@
 
 #include "backprop/error.hpp"
 #include "backprop/npz.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace backprop;
@@ -15,13 +16,8 @@ using namespace backprop;
 namespace {
 
 struct NpzTest : ::testing::Test {
-  fs::path dir;
-  void SetUp() override {
-    std::string name = (fs::temp_directory_path() / "backprop-npz-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(name.data()), nullptr);
-    dir = name;
-  }
-  void TearDown() override { fs::remove_all(dir); }
+  backprop::testing::TempDir tmp{"npz"};
+  const fs::path dir = tmp.path;
   std::string path(const std::string& name) const { return (dir / name).string(); }
 };
 

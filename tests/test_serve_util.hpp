@@ -12,17 +12,13 @@
 #include "backprop/idx.hpp"
 #include "backprop/init.hpp"
 #include "backprop/model_file.hpp"
+#include "temp_dir.hpp"
 
 namespace serve_test {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string name = (std::filesystem::temp_directory_path() / "backprop-serve-XXXXXX").string();
-    if (!::mkdtemp(name.data())) throw std::runtime_error("mkdtemp failed");
-    path = name;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
+// A temporary directory named backprop-serve-XXXXXX.
+struct TempDir : backprop::testing::TempDir {
+  TempDir() : backprop::testing::TempDir("serve") {}
 };
 
 // A randomly initialised network saved to path and read back as the server would.
