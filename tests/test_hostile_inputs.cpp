@@ -18,6 +18,7 @@
 #include "backprop/model_file.hpp"
 #include "backprop/npz.hpp"
 #include "backprop/predict_input.hpp"
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -35,17 +36,8 @@ struct HostileTest : ::testing::Test {
   }
 };
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using backprop::testing::error_of;
 
-#define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
 
 std::string be32(std::uint32_t v) {
   return {char(v >> 24), char(v >> 16 & 0xff), char(v >> 8 & 0xff), char(v & 0xff)};

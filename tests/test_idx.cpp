@@ -13,6 +13,7 @@
 #include "backprop/error.hpp"
 #include "backprop/fetch.hpp"
 #include "backprop/idx.hpp"
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -52,18 +53,8 @@ struct IdxTest : ::testing::Test {
   }
 };
 
-// Runs f, expects a backprop::Error, returns its message.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using backprop::testing::error_of;
 
-#define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
 
 }  // namespace
 

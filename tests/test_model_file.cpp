@@ -16,6 +16,7 @@
 #include "backprop/error.hpp"
 #include "backprop/init.hpp"
 #include "backprop/model_file.hpp"
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -55,14 +56,7 @@ std::string slurp(const std::string& p) {
 
 void spit(const std::string& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using backprop::testing::error_of;
 
 std::uint32_t crc(const std::string& bytes, std::size_t n) {
   return static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(n)));

@@ -8,6 +8,7 @@
 
 #include "backprop/error.hpp"
 #include "backprop/npz.hpp"
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -41,15 +42,7 @@ int python(const fs::path& dir, const std::string& code) {
   return std::system(("/usr/bin/python3 '" + (dir / "script.py").string() + "'").c_str());
 }
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using backprop::testing::error_of;
 
 }  // namespace
 

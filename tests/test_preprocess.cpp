@@ -16,6 +16,7 @@
 #include "backprop/error.hpp"
 #include "backprop/idx.hpp"
 #include "backprop/preprocess.hpp"
+#include "error_of.hpp"
 
 using namespace backprop;
 
@@ -47,14 +48,7 @@ std::uint32_t crc32_of(const std::string& bytes) {  // the PNG chunk CRC (IEEE 8
   return ~crc;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using backprop::testing::error_of;
 
 // A width x height image, 0 everywhere but a filled rectangle of value ink.
 GrayImage rectangle(int width, int height, int x0, int y0, int w, int h, float ink = 1, float paper = 0) {

@@ -15,13 +15,13 @@
 #include "backprop/error.hpp"
 #include "backprop/init.hpp"
 #include "backprop/trainer.hpp"
+#include "error_of.hpp"
 
 namespace backprop {
 namespace {
 
 namespace fs = std::filesystem;
 
-#define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
 
 // 64 random 4-pixel examples in two classes.
 Dataset toy_data() {
