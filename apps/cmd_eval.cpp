@@ -8,13 +8,13 @@
 #include <memory>
 #include <numeric>
 
-#include "backprop/atomic_file.hpp"
-#include "backprop/class_report.hpp"
+#include "backprop/io/atomic_file.hpp"
+#include "backprop/train/class_report.hpp"
 #include "backprop/error.hpp"
-#include "backprop/fetch.hpp"
-#include "backprop/model_file.hpp"
-#include "backprop/preprocess.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/data/fetch.hpp"
+#include "backprop/io/model_file.hpp"
+#include "backprop/data/preprocess.hpp"
+#include "backprop/train/trainer.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 #include "output_path.hpp"

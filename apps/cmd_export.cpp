@@ -4,9 +4,9 @@
 #include <memory>
 
 #include "backprop/error.hpp"
-#include "backprop/model_file.hpp"
-#include "backprop/npz_params.hpp"
-#include "backprop/onnx_export.hpp"
+#include "backprop/io/model_file.hpp"
+#include "backprop/io/npz_params.hpp"
+#include "backprop/io/onnx_export.hpp"
 #include "commands.hpp"
 #include "output_path.hpp"
 

@@ -2,7 +2,7 @@
 #include <iostream>
 #include <memory>
 
-#include "backprop/fetch.hpp"
+#include "backprop/data/fetch.hpp"
 #include "commands.hpp"
 
 namespace backprop::cli {

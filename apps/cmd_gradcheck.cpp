@@ -4,10 +4,10 @@
 #include <numeric>
 
 #include "backprop/error.hpp"
-#include "backprop/fetch.hpp"
-#include "backprop/gradcheck.hpp"
-#include "backprop/idx.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/data/fetch.hpp"
+#include "backprop/train/gradcheck.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/train/trainer.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 

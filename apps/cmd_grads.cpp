@@ -5,10 +5,10 @@
 #include <numeric>
 
 #include "backprop/error.hpp"
-#include "backprop/fetch.hpp"
-#include "backprop/idx.hpp"
-#include "backprop/npz_params.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/data/fetch.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/io/npz_params.hpp"
+#include "backprop/train/trainer.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 

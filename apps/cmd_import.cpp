@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "backprop/error.hpp"
-#include "backprop/model_file.hpp"
-#include "backprop/npz_params.hpp"
+#include "backprop/io/model_file.hpp"
+#include "backprop/io/npz_params.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 #include "output_path.hpp"

@@ -9,8 +9,8 @@
 #include <numeric>
 
 #include "backprop/error.hpp"
-#include "backprop/model_file.hpp"
-#include "backprop/predict_input.hpp"
+#include "backprop/io/model_file.hpp"
+#include "backprop/data/predict_input.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 

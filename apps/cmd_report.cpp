@@ -4,10 +4,10 @@
 #include <cstring>
 #include <memory>
 
-#include "backprop/atomic_file.hpp"
+#include "backprop/io/atomic_file.hpp"
 #include "backprop/error.hpp"
-#include "backprop/fetch.hpp"
-#include "backprop/model_file.hpp"
+#include "backprop/data/fetch.hpp"
+#include "backprop/io/model_file.hpp"
 #include "backprop/web/run_page.hpp"
 #include "commands.hpp"
 #include "output_path.hpp"

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "backprop/init.hpp"
-#include "backprop/network.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/nn/network.hpp"
 
 namespace backprop::cli {
 

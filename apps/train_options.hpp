@@ -8,10 +8,10 @@
 #include <csignal>
 #include <string>
 
-#include "backprop/augment.hpp"
-#include "backprop/checkpoint.hpp"
-#include "backprop/optimizer.hpp"
-#include "backprop/schedule.hpp"
+#include "backprop/data/augment.hpp"
+#include "backprop/io/checkpoint.hpp"
+#include "backprop/nn/optimizer.hpp"
+#include "backprop/nn/schedule.hpp"
 #include "common.hpp"
 
 namespace backprop::cli {

@@ -28,8 +28,8 @@
 #include <thread>
 #include <vector>
 
-#include "backprop/init.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/train/trainer.hpp"
 
 namespace {
 

@@ -3,9 +3,9 @@
 //   build/examples/one_step
 #include <cstdio>
 
-#include "backprop/init.hpp"
-#include "backprop/network.hpp"
-#include "backprop/optimizer.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/nn/network.hpp"
+#include "backprop/nn/optimizer.hpp"
 
 int main() {
   using namespace backprop;

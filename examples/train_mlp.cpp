@@ -2,9 +2,9 @@
 //   build/examples/train_mlp [MNIST_DIR]
 #include <cstdio>
 
-#include "backprop/fetch.hpp"
-#include "backprop/init.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/data/fetch.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/train/trainer.hpp"
 
 int main(int argc, char** argv) {
   using namespace backprop;

@@ -11,15 +11,15 @@
 #include <random>
 #include <stdexcept>
 
-#include "backprop/checkpoint.hpp"
+#include "backprop/io/checkpoint.hpp"
 #include "backprop/error.hpp"
-#include "backprop/idx.hpp"
-#include "backprop/init.hpp"
-#include "backprop/model_file.hpp"
-#include "backprop/npz.hpp"
-#include "backprop/npz_params.hpp"
-#include "backprop/predict_input.hpp"
-#include "backprop/preprocess.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/io/model_file.hpp"
+#include "backprop/io/npz.hpp"
+#include "backprop/io/npz_params.hpp"
+#include "backprop/data/predict_input.hpp"
+#include "backprop/data/preprocess.hpp"
 #include "backprop/web/predict_api.hpp"
 
 namespace backprop::fuzz {

@@ -33,7 +33,7 @@ EMITTED_OPS = {"Gemm", "Softmax", "Sigmoid", "Tanh", "Relu", "LeakyRelu", "Elu",
 
 
 def activation(name, z):
-    """The formulas of src/activation.cpp, in NumPy."""
+    """The formulas of src/nn/activation.cpp, in NumPy."""
     if name == "sigmoid":
         return 1 / (1 + np.exp(-z))
     if name == "tanh":

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "backprop/atomic_file.hpp"
+#include "backprop/io/atomic_file.hpp"
 #include "backprop/error.hpp"
 #include "temp_dir.hpp"
 

@@ -11,12 +11,12 @@
 #include <tuple>
 #include <thread>
 
-#include "backprop/augment.hpp"
-#include "backprop/checkpoint.hpp"
+#include "backprop/data/augment.hpp"
+#include "backprop/io/checkpoint.hpp"
 #include "backprop/error.hpp"
-#include "backprop/fetch.hpp"
-#include "backprop/init.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/data/fetch.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/train/trainer.hpp"
 #include "cli_process.hpp"
 #include "temp_dir.hpp"
 

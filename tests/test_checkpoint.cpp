@@ -7,10 +7,10 @@
 
 #include <filesystem>
 
-#include "backprop/checkpoint.hpp"
+#include "backprop/io/checkpoint.hpp"
 #include "backprop/error.hpp"
-#include "backprop/init.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/train/trainer.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;

@@ -7,8 +7,8 @@
 
 #include <regex>
 
-#include "backprop/checkpoint.hpp"
-#include "backprop/fetch.hpp"
+#include "backprop/io/checkpoint.hpp"
+#include "backprop/data/fetch.hpp"
 #include "cli_process.hpp"
 #include "temp_dir.hpp"
 

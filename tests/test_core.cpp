@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "backprop/error.hpp"
-#include "backprop/init.hpp"
-#include "backprop/loss.hpp"
-#include "backprop/network.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/nn/loss.hpp"
+#include "backprop/nn/network.hpp"
 
 namespace backprop {
 namespace {

@@ -5,8 +5,8 @@
 
 #include <numeric>
 
-#include "backprop/init.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/train/trainer.hpp"
 
 namespace backprop {
 namespace {

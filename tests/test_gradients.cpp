@@ -2,8 +2,8 @@
 // each head, depth 1 to 3, and dropout with a fixed mask.
 #include <gtest/gtest.h>
 
-#include "backprop/gradcheck.hpp"
-#include "backprop/init.hpp"
+#include "backprop/train/gradcheck.hpp"
+#include "backprop/nn/init.hpp"
 
 namespace backprop {
 namespace {

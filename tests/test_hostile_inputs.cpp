@@ -14,10 +14,10 @@
 #include <fstream>
 
 #include "backprop/error.hpp"
-#include "backprop/idx.hpp"
-#include "backprop/model_file.hpp"
-#include "backprop/npz.hpp"
-#include "backprop/predict_input.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/io/model_file.hpp"
+#include "backprop/io/npz.hpp"
+#include "backprop/data/predict_input.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 

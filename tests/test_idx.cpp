@@ -11,8 +11,8 @@
 #include <map>
 
 #include "backprop/error.hpp"
-#include "backprop/fetch.hpp"
-#include "backprop/idx.hpp"
+#include "backprop/data/fetch.hpp"
+#include "backprop/data/idx.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 

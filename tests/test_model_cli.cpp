@@ -10,13 +10,13 @@
 #include <cstring>
 #include <regex>
 
-#include "backprop/fetch.hpp"
-#include "backprop/idx.hpp"
-#include "backprop/init.hpp"
-#include "backprop/model_file.hpp"
-#include "backprop/npz_params.hpp"
-#include "backprop/preprocess.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/data/fetch.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/io/model_file.hpp"
+#include "backprop/io/npz_params.hpp"
+#include "backprop/data/preprocess.hpp"
+#include "backprop/train/trainer.hpp"
 #include "cli_process.hpp"
 #include "temp_dir.hpp"
 

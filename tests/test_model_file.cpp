@@ -12,10 +12,10 @@
 #include <random>
 #include <sstream>
 
-#include "backprop/checkpoint.hpp"
+#include "backprop/io/checkpoint.hpp"
 #include "backprop/error.hpp"
-#include "backprop/init.hpp"
-#include "backprop/model_file.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/io/model_file.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 

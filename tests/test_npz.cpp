@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "backprop/error.hpp"
-#include "backprop/npz.hpp"
+#include "backprop/io/npz.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 

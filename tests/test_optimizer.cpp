@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "backprop/error.hpp"
-#include "backprop/optimizer.hpp"
-#include "backprop/schedule.hpp"
+#include "backprop/nn/optimizer.hpp"
+#include "backprop/nn/schedule.hpp"
 
 namespace backprop {
 namespace {

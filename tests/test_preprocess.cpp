@@ -14,8 +14,8 @@
 #include <numeric>
 
 #include "backprop/error.hpp"
-#include "backprop/idx.hpp"
-#include "backprop/preprocess.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/data/preprocess.hpp"
 #include "error_of.hpp"
 
 using namespace backprop;

@@ -11,9 +11,9 @@
 #include <random>
 
 #include "backprop/error.hpp"
-#include "backprop/init.hpp"
-#include "backprop/model_file.hpp"
-#include "backprop/preprocess.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/io/model_file.hpp"
+#include "backprop/data/preprocess.hpp"
 #include "backprop/web/predict_api.hpp"
 #include "backprop/web/run_page.hpp"
 #include "test_serve_util.hpp"

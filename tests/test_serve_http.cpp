@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "backprop/error.hpp"
-#include "backprop/preprocess.hpp"
+#include "backprop/data/preprocess.hpp"
 #include "backprop/web/server.hpp"
 #include "test_serve_util.hpp"
 

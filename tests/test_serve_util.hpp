@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "backprop/idx.hpp"
-#include "backprop/init.hpp"
-#include "backprop/model_file.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/io/model_file.hpp"
 #include "temp_dir.hpp"
 
 namespace serve_test {

@@ -6,9 +6,9 @@
 
 #include <random>
 
-#include "backprop/init.hpp"
-#include "backprop/sparse.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/nn/sparse.hpp"
+#include "backprop/train/trainer.hpp"
 
 namespace backprop {
 namespace {

@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <numeric>
 
-#include "backprop/fetch.hpp"
-#include "backprop/idx.hpp"
-#include "backprop/init.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/data/fetch.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/train/trainer.hpp"
 
 namespace backprop {
 namespace {

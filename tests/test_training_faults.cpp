@@ -11,10 +11,10 @@
 #include <iterator>
 #include <limits>
 
-#include "backprop/checkpoint.hpp"
+#include "backprop/io/checkpoint.hpp"
 #include "backprop/error.hpp"
-#include "backprop/init.hpp"
-#include "backprop/trainer.hpp"
+#include "backprop/nn/init.hpp"
+#include "backprop/train/trainer.hpp"
 #include "error_of.hpp"
 
 namespace backprop {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "backprop/error.hpp"
-#include "backprop/preprocess.hpp"
+#include "backprop/data/preprocess.hpp"
 
 namespace backprop::web {
 

@@ -9,8 +9,8 @@
 #include <numeric>
 
 #include "backprop/error.hpp"
-#include "backprop/layers.hpp"
-#include "backprop/preprocess.hpp"
+#include "backprop/nn/layers.hpp"
+#include "backprop/data/preprocess.hpp"
 
 namespace backprop::web {
 

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "backprop/error.hpp"
-#include "backprop/fetch.hpp"
+#include "backprop/data/fetch.hpp"
 #include "backprop/web/assets.hpp"
 #include "backprop/web/images.hpp"
 #include "backprop/web/predict_api.hpp"

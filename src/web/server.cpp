@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "backprop/error.hpp"
-#include "backprop/fetch.hpp"
+#include "backprop/data/fetch.hpp"
 #include "backprop/web/assets.hpp"
 #include "backprop/web/run_page.hpp"
 #include "guarded_server.hpp"

@@ -12,8 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backprop/model_file.hpp"
-#include "backprop/network.hpp"
+#include "backprop/io/model_file.hpp"
+#include "backprop/nn/network.hpp"
 
 namespace backprop::web {
 

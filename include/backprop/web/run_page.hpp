@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backprop/idx.hpp"
-#include "backprop/model_file.hpp"
+#include "backprop/data/idx.hpp"
+#include "backprop/io/model_file.hpp"
 
 namespace backprop::web {
 

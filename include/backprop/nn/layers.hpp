@@ -1,0 +1,118 @@
+// The layers of a fully connected network. Each forward caches exactly what its backward
+// needs; each backward fills its parameter gradients (assigning, never accumulating) and
+// returns dL/dx. No layer ever changes its parameters: the optimizer alone does that.
+//
+// Shapes (B = batch size):  x (n_in, B)   W (n_out, n_in)   b (n_out, 1)   z, h (n_out, B)
+#pragma once
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backprop/nn/activation.hpp"
+#include "backprop/nn/sparse.hpp"
+#include "backprop/nn/tensor.hpp"
+
+namespace backprop {
+
+// Plain SGD fused into the backward pass, the fast path the trainer takes when nothing else
+// needs the gradients (no momentum, decay or clipping): a Dense layer then applies
+// W <- W - lr_weights dW and b <- b - lr_biases db directly instead of storing dW and db.
+template <typename T>
+struct FusedSgd {
+  T lr_weights, lr_biases;
+};
+
+template <typename T>
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  // Computes the output for x and caches what backward needs. x must stay alive and
+  // unchanged until backward (the network guarantees this: it is the previous output).
+  virtual const Matrix<T>& forward(const Matrix<T>& x, bool training) = 0;
+  // Given d_out = dL/d(output), fills the parameter gradients and returns dL/dx.
+  // need_dx = false (first layer) skips the input gradient, which nobody reads.
+  // With sgd, layers with parameters update them in place instead (see FusedSgd).
+  virtual const Matrix<T>& backward(const Matrix<T>& d_out, bool need_dx, const FusedSgd<T>* sgd) = 0;
+  virtual void collect_params(std::vector<Param<T>>&) {}
+  virtual std::string describe() const = 0;
+};
+
+// z = W x + b.
+template <typename T>
+class Dense final : public Layer<T> {
+ public:
+  Dense(int n_in, int n_out, int index);  // index: 1-based, names the params w<index>, b<index>
+
+  const Matrix<T>& forward(const Matrix<T>& x, bool training) override;
+  const Matrix<T>& backward(const Matrix<T>& dz, bool need_dx, const FusedSgd<T>* sgd) override;
+  void collect_params(std::vector<Param<T>>& params) override;
+  std::string describe() const override;
+
+  int n_in() const { return static_cast<int>(W.cols()); }
+  int n_out() const { return static_cast<int>(W.rows()); }
+
+  // For a layer fed the data itself (the network's first): when a batch is mostly zeros,
+  // forward and backward skip them (sparse.hpp). Off, every product is a dense one.
+  void set_sparse_input(bool on) { sparse_input_ = on; }
+  bool sparse_input() const { return sparse_input_; }
+  bool last_forward_sparse() const { return sparse_; }  // which path the last batch took
+  // Above this fraction of nonzeros a batch takes the dense products, which are faster there.
+  static constexpr double kMaxSparseDensity = 0.5;
+
+  Matrix<T> W, dW;  // (n_out, n_in)
+  Matrix<T> b, db;  // (n_out, 1)
+
+ private:
+  int index_;
+  const Matrix<T>* x_ = nullptr;  // cached input (n_in, B), owned by the caller
+  Matrix<T> z_, dx_;              // (n_out, B), (n_in, B)
+  bool sparse_input_ = false;
+  bool sparse_ = false;     // whether the last forward took the sparse path
+  SparseColumns<T> xs_;     // the nonzeros of x, when it did
+};
+
+// h = g(z) for one of the activations in activation.hpp.
+template <typename T>
+class ActivationLayer final : public Layer<T> {
+ public:
+  explicit ActivationLayer(Activation kind) : kind_(kind) {}
+
+  const Matrix<T>& forward(const Matrix<T>& z, bool training) override;
+  const Matrix<T>& backward(const Matrix<T>& dh, bool need_dx, const FusedSgd<T>* sgd) override;
+  std::string describe() const override { return activation_name(kind_); }
+  Activation kind() const { return kind_; }
+
+ private:
+  Activation kind_;
+  const Matrix<T>* z_ = nullptr;  // cached input
+  Matrix<T> h_, dz_;
+};
+
+// Inverted dropout: in training, each unit is kept with probability 1 - rate and scaled by
+// 1 / (1 - rate), so evaluation needs no change: h = x ⊙ m / (1 - rate), dx = dh ⊙ m / (1 - rate).
+template <typename T>
+class Dropout final : public Layer<T> {
+ public:
+  Dropout(double rate, std::mt19937_64* rng) : rate_(rate), rng_(rng) {}
+
+  const Matrix<T>& forward(const Matrix<T>& x, bool training) override;
+  const Matrix<T>& backward(const Matrix<T>& dh, bool need_dx, const FusedSgd<T>* sgd) override;
+  std::string describe() const override;
+
+  // Keeps the current mask for the following forward passes (the gradient check needs a
+  // fixed function of the parameters).
+  void freeze_mask(bool frozen) { frozen_ = frozen; }
+
+ private:
+  double rate_;
+  std::mt19937_64* rng_;
+  bool frozen_ = false;
+  bool active_ = false;  // whether the last forward applied the mask
+  Matrix<T> scaled_mask_;  // m / (1 - rate), (n, B)
+  Matrix<T> h_, dx_;
+  const Matrix<T>* x_ = nullptr;
+};
+
+}  // namespace backprop

@@ -1,0 +1,79 @@
+// A fully connected network: Dense -> activation [-> dropout] -> ... -> Dense -> head.
+//
+// NetworkSpec says what to build (the CLI, the model file and the examples all fill one);
+// Network<T> owns the layers and runs the three stages in order: forward (caching),
+// backward (gradients, last layer first), and leaves the update to an optimizer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backprop/nn/activation.hpp"
+#include "backprop/nn/layers.hpp"
+#include "backprop/nn/loss.hpp"
+#include "backprop/nn/tensor.hpp"
+
+namespace backprop {
+
+struct NetworkSpec {
+  std::vector<int> sizes{784, 256, 10};              // input, hidden..., classes
+  std::vector<Activation> activations{Activation::sigmoid};  // one per hidden layer
+  std::vector<double> dropout;                       // one rate per hidden layer; empty = none
+  HeadKind head = HeadKind::softmax_cross_entropy;
+
+  int hidden_layers() const { return static_cast<int>(sizes.size()) - 2; }
+  // Checks the spec against the data: sizes start at `inputs` and end at `classes`, every
+  // size is positive, one activation (or one for all) per hidden layer, rates in [0, 1).
+  // Expands a single activation or dropout rate to every hidden layer. Throws Error.
+  void validate(int inputs, int classes);
+  std::string describe() const;  // "784-256-10 sigmoid softmax"
+};
+
+// Parses "784,512,256,10" and "relu" / "relu,tanh" into a spec (not yet validated).
+std::vector<int> parse_layer_sizes(const std::string& text);
+std::vector<Activation> parse_activations(const std::string& text);
+
+template <typename T>
+class Network {
+ public:
+  // spec must be validated. rng drives dropout masks (it must outlive the network).
+  Network(const NetworkSpec& spec, std::mt19937_64* rng);
+
+  // logits = the last Dense layer's output (classes, B) for x (inputs, B).
+  const Matrix<T>& forward(const Matrix<T>& x, bool training);
+  // Mean loss of the last forward against labels (B of them); caches for backward.
+  T loss(const std::uint8_t* labels) { return head_.forward(*logits_, labels); }
+  // Fills every parameter gradient of the mean loss, from the head back to the first layer.
+  // With sgd, applies that SGD step to the parameters instead (the trainer's fast path).
+  void backward(const FusedSgd<T>* sgd = nullptr);
+
+  const std::vector<Param<T>>& params() const { return params_; }
+  std::vector<Dense<T>*> dense_layers() const { return dense_; }
+  Head<T>& head() { return head_; }
+  const NetworkSpec& spec() const { return spec_; }
+  std::vector<Dropout<T>*> dropout_layers() const;
+  // Output of layer i of layers_ from the last forward (hidden activations for the demo).
+  const std::vector<std::unique_ptr<Layer<T>>>& layers() const { return layers_; }
+  const Matrix<T>& layer_output(std::size_t i) const { return *outputs_[i]; }
+
+  // Whether the first layer skips the zeros of its input (on by default; sparse.hpp).
+  void set_sparse_input(bool on) { dense_.front()->set_sparse_input(on); }
+
+  // Class scores for x (probabilities for softmax), evaluation mode.
+  const Matrix<T>& predict(const Matrix<T>& x);
+
+ private:
+  NetworkSpec spec_;
+  std::vector<std::unique_ptr<Layer<T>>> layers_;
+  std::vector<Dense<T>*> dense_;
+  std::vector<const Matrix<T>*> outputs_;  // outputs_[i] = layers_[i]'s last output
+  std::vector<Param<T>> params_;
+  Head<T> head_;
+  const Matrix<T>* logits_ = nullptr;
+  Matrix<T> scores_;
+};
+
+}  // namespace backprop

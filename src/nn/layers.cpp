@@ -1,0 +1,131 @@
+// Dense, activation and dropout layers: each forward beside the backward that
+// differentiates it.
+#include "backprop/nn/layers.hpp"
+
+#include "backprop/error.hpp"
+
+namespace backprop {
+
+// ---- Dense -----------------------------------------------------------------------------
+
+template <typename T>
+Dense<T>::Dense(int n_in, int n_out, int index)
+    : W(Matrix<T>::Zero(n_out, n_in)),
+      dW(Matrix<T>::Zero(n_out, n_in)),
+      b(Matrix<T>::Zero(n_out, 1)),
+      db(Matrix<T>::Zero(n_out, 1)),
+      index_(index) {}
+
+template <typename T>
+const Matrix<T>& Dense<T>::forward(const Matrix<T>& x, bool /*training*/) {
+  x_ = &x;
+  sparse_ = sparse_input_ && xs_.assign(x, kMaxSparseDensity) <= kMaxSparseDensity;
+  if (sparse_) {
+    sparse_affine(W, b, xs_, z_);  // the same z, summed over the nonzero x_i only
+    return z_;
+  }
+  z_.noalias() = W * x;   // z = W x + b    (n_out, B)
+  z_.colwise() += b.col(0);
+  return z_;
+}
+
+template <typename T>
+const Matrix<T>& Dense<T>::backward(const Matrix<T>& dz, bool need_dx, const FusedSgd<T>* sgd) {
+  // In the forward pass z = W x + b, so
+  //   dx = W^T dz            (n_in, B)
+  //   dW = dz x^T            (n_out, n_in)   summed over the batch by the product
+  //   db = sum_batch dz      (n_out, 1)
+  // The 1/B of a mean loss is already inside dz (the head puts it there).
+  if (need_dx) dx_.noalias() = W.transpose() * dz;  // before any update: dx needs the old W
+  if (sparse_) {  // the same dW = dz x^T, skipping the zero x_i (sparse.hpp)
+    if (sgd) {
+      sparse_add_outer(-sgd->lr_weights, dz, xs_, W);
+      b.noalias() -= sgd->lr_biases * dz.rowwise().sum();
+    } else {
+      dW.setZero();
+      sparse_add_outer(T(1), dz, xs_, dW);
+      db = dz.rowwise().sum();
+    }
+    return dx_;
+  }
+  if (sgd) {
+    // W <- W - lr dz x^T as one matrix product accumulated into W: dW is never stored,
+    // and W is read and written once instead of three times.
+    W.noalias() -= sgd->lr_weights * (dz * x_->transpose());
+    b.noalias() -= sgd->lr_biases * dz.rowwise().sum();
+    return dx_;
+  }
+  dW.noalias() = dz * x_->transpose();
+  db = dz.rowwise().sum();
+  return dx_;
+}
+
+template <typename T>
+void Dense<T>::collect_params(std::vector<Param<T>>& params) {
+  params.push_back({"W", index_, &W, &dW});
+  params.push_back({"b", index_, &b, &db});
+}
+
+template <typename T>
+std::string Dense<T>::describe() const {
+  return "dense " + std::to_string(n_in()) + "->" + std::to_string(n_out());
+}
+
+// ---- Activation ------------------------------------------------------------------------
+
+template <typename T>
+const Matrix<T>& ActivationLayer<T>::forward(const Matrix<T>& z, bool /*training*/) {
+  z_ = &z;
+  activation_forward(kind_, z, h_);  // h = g(z)
+  return h_;
+}
+
+template <typename T>
+const Matrix<T>& ActivationLayer<T>::backward(const Matrix<T>& dh, bool /*need_dx*/,
+                                              const FusedSgd<T>* /*sgd*/) {
+  activation_backward(kind_, *z_, h_, dh, dz_);  // dz = dh ⊙ g'(z)
+  return dz_;
+}
+
+// ---- Dropout ---------------------------------------------------------------------------
+
+template <typename T>
+const Matrix<T>& Dropout<T>::forward(const Matrix<T>& x, bool training) {
+  x_ = &x;
+  active_ = training && rate_ > 0;
+  if (!active_) return x;
+  const bool reuse = frozen_ && scaled_mask_.rows() == x.rows() && scaled_mask_.cols() == x.cols();
+  if (!reuse) {
+    std::bernoulli_distribution keep(1.0 - rate_);
+    const T scale = T(1.0 / (1.0 - rate_));
+    scaled_mask_.resize(x.rows(), x.cols());
+    for (Eigen::Index i = 0; i < scaled_mask_.size(); ++i)
+      scaled_mask_.data()[i] = keep(*rng_) ? scale : T(0);
+  }
+  h_ = x.cwiseProduct(scaled_mask_);  // h = x ⊙ m / (1 - rate)
+  return h_;
+}
+
+template <typename T>
+const Matrix<T>& Dropout<T>::backward(const Matrix<T>& dh, bool /*need_dx*/, const FusedSgd<T>* /*sgd*/) {
+  if (!active_) {
+    dx_ = dh;
+    return dx_;
+  }
+  dx_ = dh.cwiseProduct(scaled_mask_);  // dx = dh ⊙ m / (1 - rate)
+  return dx_;
+}
+
+template <typename T>
+std::string Dropout<T>::describe() const {
+  return "dropout " + std::to_string(rate_).substr(0, 4);
+}
+
+template class Dense<float>;
+template class Dense<double>;
+template class ActivationLayer<float>;
+template class ActivationLayer<double>;
+template class Dropout<float>;
+template class Dropout<double>;
+
+}  // namespace backprop

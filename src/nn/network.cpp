@@ -1,0 +1,129 @@
+// Building a network from its spec, and the forward and backward passes through it.
+#include "backprop/nn/network.hpp"
+
+#include <sstream>
+
+#include "backprop/error.hpp"
+
+namespace backprop {
+
+namespace {
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, sep)) parts.push_back(part);
+  return parts;
+}
+}  // namespace
+
+std::vector<int> parse_layer_sizes(const std::string& text) {
+  std::vector<int> sizes;
+  for (const auto& part : split(text, ',')) {
+    std::size_t used = 0;
+    int value = 0;
+    try {
+      value = std::stoi(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != part.size())
+      throw Error("--layers: '" + part + "' is not a whole number (expected e.g. 784,256,10)");
+    sizes.push_back(value);
+  }
+  return sizes;
+}
+
+std::vector<Activation> parse_activations(const std::string& text) {
+  std::vector<Activation> result;
+  for (const auto& part : split(text, ',')) result.push_back(activation_from_name(part));
+  return result;
+}
+
+void NetworkSpec::validate(int inputs, int classes) {
+  if (sizes.size() < 2) throw Error("--layers: need at least an input and an output size");
+  if (sizes.front() != inputs)
+    throw Error("--layers: the first size must be the input size " + std::to_string(inputs) +
+                ", got " + std::to_string(sizes.front()));
+  if (sizes.back() != classes)
+    throw Error("--layers: the last size must be the number of classes " +
+                std::to_string(classes) + ", got " + std::to_string(sizes.back()));
+  for (int s : sizes)
+    if (s <= 0) throw Error("--layers: every size must be positive, got " + std::to_string(s));
+  const std::size_t hidden = sizes.size() - 2;
+  if (activations.size() == 1 && hidden > 1) activations.assign(hidden, activations[0]);
+  if (hidden == 0) activations.clear();
+  if (activations.size() != hidden)
+    throw Error("--activation: " + std::to_string(activations.size()) +
+                " activations given for " + std::to_string(hidden) + " hidden layers");
+  if (dropout.size() == 1 && hidden > 1) dropout.assign(hidden, dropout[0]);
+  if (hidden == 0) dropout.clear();
+  if (!dropout.empty() && dropout.size() != hidden)
+    throw Error("--dropout: " + std::to_string(dropout.size()) + " rates given for " +
+                std::to_string(hidden) + " hidden layers");
+  for (double rate : dropout)
+    if (!(rate >= 0 && rate < 1)) throw Error("--dropout: rate must be in [0, 1)");
+}
+
+std::string NetworkSpec::describe() const {
+  std::string text;
+  for (std::size_t i = 0; i < sizes.size(); ++i) text += (i ? "-" : "") + std::to_string(sizes[i]);
+  for (std::size_t i = 0; i < activations.size(); ++i)
+    text += (i ? "," : " ") + std::string(activation_name(activations[i]));
+  return text + " " + head_name(head);
+}
+
+template <typename T>
+Network<T>::Network(const NetworkSpec& spec, std::mt19937_64* rng) : spec_(spec), head_(spec.head) {
+  const int L = static_cast<int>(spec.sizes.size()) - 1;  // number of Dense layers
+  for (int l = 1; l <= L; ++l) {
+    auto dense = std::make_unique<Dense<T>>(spec.sizes[l - 1], spec.sizes[l], l);
+    dense_.push_back(dense.get());
+    layers_.push_back(std::move(dense));
+    if (l == L) break;  // the head follows the last Dense layer
+    layers_.push_back(std::make_unique<ActivationLayer<T>>(spec.activations[l - 1]));
+    if (!spec.dropout.empty() && spec.dropout[l - 1] > 0)
+      layers_.push_back(std::make_unique<Dropout<T>>(spec.dropout[l - 1], rng));
+  }
+  dense_.front()->set_sparse_input(true);  // the data: mostly zeros for images like MNIST's
+  for (auto& layer : layers_) layer->collect_params(params_);
+  outputs_.resize(layers_.size(), nullptr);
+}
+
+template <typename T>
+const Matrix<T>& Network<T>::forward(const Matrix<T>& x, bool training) {
+  const Matrix<T>* a = &x;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    a = &layers_[i]->forward(*a, training);
+    outputs_[i] = a;
+  }
+  logits_ = a;
+  return *a;
+}
+
+template <typename T>
+void Network<T>::backward(const FusedSgd<T>* sgd) {
+  const Matrix<T>* d = &head_.backward();  // dz of the last layer
+  for (std::size_t i = layers_.size(); i-- > 0;) d = &layers_[i]->backward(*d, i > 0, sgd);
+}
+
+template <typename T>
+std::vector<Dropout<T>*> Network<T>::dropout_layers() const {
+  std::vector<Dropout<T>*> result;
+  for (const auto& layer : layers_)
+    if (auto* dropout = dynamic_cast<Dropout<T>*>(layer.get())) result.push_back(dropout);
+  return result;
+}
+
+template <typename T>
+const Matrix<T>& Network<T>::predict(const Matrix<T>& x) {
+  const Matrix<T>& logits = forward(x, false);
+  if (spec_.head == HeadKind::mse) return logits;
+  softmax(logits, scores_);
+  return scores_;
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace backprop
