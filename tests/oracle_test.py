@@ -13,8 +13,9 @@ import sys
 try:
     import numpy as np
 except ImportError:
-    print("numpy is not installed: skipped")
-    sys.exit(77)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from skip_rule import skip
+    skip("numpy is not installed")
 
 STEPS = 100
 TOLERANCE = 1e-6

@@ -9,7 +9,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$1
 chromium=${BACKPROP_CHROMIUM:-/usr/bin/chromium}
 
+# In CI (BACKPROP_NO_SKIP set) a skip is a failure: setup.sh installs all of them there.
 skip() {
+  if [ -n "${BACKPROP_NO_SKIP:-}" ]; then
+    echo "FAILED: would skip ($1), and a skip in CI is a failure (BACKPROP_NO_SKIP is set)"
+    exit 1
+  fi
   echo "SKIPPED: $1"
   exit 77
 }
