@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -46,7 +47,7 @@ struct ServeApiTest : ::testing::Test {
 TEST_F(ServeApiTest, PredictAnswersWhatTheNetworkComputes) {
   std::vector<double> pixels(784);
   for (int i = 0; i < 784; ++i) pixels[i] = (i % 29) / 28.0;
-  const web::ApiReply reply = api.predict(pixels_body(pixels), "application/json");
+  const web::ApiReply reply = api.predict(pixels_body(pixels), "application/json", true);
   ASSERT_EQ(reply.status, 200) << reply.body.dump();
 
   Network<float> network = make_inference_network<float>(model);
@@ -70,10 +71,79 @@ TEST_F(ServeApiTest, PredictAnswersWhatTheNetworkComputes) {
   for (int i = 0; i < 784; ++i) EXPECT_NEAR(reply.body["input"][i].get<double>(), pixels[i], 1e-6);
 }
 
+TEST_F(ServeApiTest, DetailIsOnlySentWhenAskedFor) {
+  const std::string body = pixels_body(std::vector<double>(784, 0.5));
+  const json plain = api.predict(body, "application/json").body;
+  EXPECT_EQ(plain.size(), 2u) << plain.dump();  // class and probabilities
+  EXPECT_TRUE(plain.contains("class") && plain.contains("probabilities"));
+  const json asked = api.predict(json{{"pixels", std::vector<double>(784, 0.5)}, {"detail", true}}.dump(), "").body;
+  EXPECT_EQ(asked["hidden"].size(), 16u);
+  EXPECT_EQ(asked["input"].size(), 784u);
+  EXPECT_EQ(asked["probabilities"], plain["probabilities"]);
+  EXPECT_EQ(api.predict(body, "application/json", true).body, asked);  // ?detail=1
+}
+
+TEST_F(ServeApiTest, BinaryBodiesAreUint8OrFloat32) {
+  std::vector<double> pixels(784);
+  std::string bytes(784, '\0'), floats(784 * 4, '\0');
+  for (int i = 0; i < 784; ++i) {
+    bytes[i] = static_cast<char>(i % 256);
+    pixels[i] = (i % 256) / 255.0;
+    const float value = static_cast<float>(pixels[i]);
+    std::uint32_t bits;
+    std::memcpy(&bits, &value, 4);
+    for (int b = 0; b < 4; ++b) floats[4 * i + b] = static_cast<char>(bits >> (8 * b));  // little-endian
+  }
+  const json expected = api.predict(pixels_body(pixels), "application/json", true).body;
+  for (const std::string& body : {bytes, floats}) {
+    const web::ApiReply reply = api.predict(body, "application/octet-stream", true);
+    ASSERT_EQ(reply.status, 200) << reply.body.dump();
+    EXPECT_EQ(reply.body["class"], expected["class"]);
+    for (int k = 0; k < 10; ++k)
+      EXPECT_NEAR(reply.body["probabilities"][k].get<double>(), expected["probabilities"][k].get<double>(), 2e-6);
+    EXPECT_NEAR(reply.body["input"][300].get<double>(), pixels[300], 1e-6);
+  }
+  expect_400(bytes.substr(1), "application/octet-stream", "got 783 bytes");
+  std::string nan = floats;
+  const std::uint32_t nan_bits = 0x7fc00000;
+  for (int b = 0; b < 4; ++b) nan[4 * 7 + b] = static_cast<char>(nan_bits >> (8 * b));
+  expect_400(nan, "application/octet-stream", "float32 value 7");
+}
+
+TEST_F(ServeApiTest, RowsAreAnsweredInOneBatch) {
+  std::vector<std::vector<double>> rows;
+  for (int r = 0; r < 5; ++r) {
+    std::vector<double> row(784);
+    for (int i = 0; i < 784; ++i) row[i] = ((i * (r + 3)) % 17) / 16.0;
+    rows.push_back(row);
+  }
+  const web::ApiReply reply = api.predict(json{{"rows", rows}}.dump(), "application/json");
+  ASSERT_EQ(reply.status, 200) << reply.body.dump();
+  ASSERT_EQ(reply.body["predictions"].size(), 5u);
+  for (int r = 0; r < 5; ++r) {  // each row as if it had been sent alone
+    const json alone = api.predict(pixels_body(rows[r]), "application/json").body;
+    EXPECT_EQ(reply.body["predictions"][r]["class"], alone["class"]);
+    for (int k = 0; k < 10; ++k)
+      EXPECT_NEAR(reply.body["predictions"][r]["probabilities"][k].get<double>(),
+                  alone["probabilities"][k].get<double>(), 2e-6);
+  }
+  const json detailed = api.predict(json{{"rows", rows}, {"detail", true}}.dump(), "").body;
+  EXPECT_EQ(detailed["predictions"][4]["input"][5], rows[4][5]);
+  EXPECT_EQ(detailed["predictions"][4]["hidden"].size(), 16u);
+  rows[3][9] = 1.5;
+  expect_400(json{{"rows", rows}}.dump(), "application/json", "rows[3][9] = 1.5 is outside 0..1");
+  expect_400(json{{"rows", json::array()}}.dump(), "application/json", "non-empty array");
+  expect_400(json{{"rows", std::vector<std::vector<double>>(web::kMaxBatchRows + 1, std::vector<double>(1))}}.dump(),
+             "application/json", "at most 1000 per request");
+  expect_400(json{{"rows", {std::vector<double>(3)}}}.dump(), "application/json", "\"rows[0]\" has 3 values");
+  expect_400(json{{"rows", rows}, {"pixels", rows[0]}}.dump(), "application/json", "not both");
+}
+
 TEST_F(ServeApiTest, PreprocessFlagCentresTheDigit) {
   std::vector<double> pixels(784, 0.0);
   for (int y = 0; y < 10; ++y) pixels[y * 28 + 2] = 1.0;  // a short bar in the top-left corner
-  const web::ApiReply reply = api.predict(json{{"pixels", pixels}, {"preprocess", true}}.dump(), "application/json");
+  const web::ApiReply reply =
+      api.predict(json{{"pixels", pixels}, {"preprocess", true}, {"detail", true}}.dump(), "application/json");
   ASSERT_EQ(reply.status, 200) << reply.body.dump();
   int rows_with_ink = 0;
   for (int y = 0; y < 28; ++y) {
@@ -91,7 +161,7 @@ TEST_F(ServeApiTest, PngBodiesArePreprocessed) {
     for (int x = 70; x < 78; ++x) gray[y * 100 + x] = 0;
   const std::string png = encode_png(100, 100, gray);
   for (const char* type : {"image/png", "IMAGE/PNG; charset=binary", "application/octet-stream"}) {
-    const web::ApiReply reply = api.predict(png, type);
+    const web::ApiReply reply = api.predict(png, type, true);
     ASSERT_EQ(reply.status, 200) << type << ": " << reply.body.dump();
     double peak = 0;
     for (const auto& v : reply.body["input"]) peak = std::max(peak, v.get<double>());
@@ -107,6 +177,8 @@ TEST_F(ServeApiTest, MalformedJsonIs400) {
   expect_400(std::string(100000, '['), "application/json", "not valid JSON");  // deep nesting
   expect_400("[0, 1]", "application/json", "must be a JSON object");
   expect_400("{\"image\": []}", "application/json", "missing \"pixels\"");
+  expect_400(json{{"pixels", std::vector<double>(784)}, {"detail", 1}}.dump(), "application/json",
+             "\"detail\" must be true or false");
   expect_400("{\"pixels\": \"0,1\"}", "application/json", "must be an array");
   expect_400(json{{"pixels", std::vector<double>(784)}, {"preprocess", "yes"}}.dump(), "application/json",
              "\"preprocess\" must be true or false");
@@ -143,6 +215,7 @@ TEST_F(ServeApiTest, NonPngBodiesAre400) {
   expect_400(png.substr(0, 8), "image/png", "damaged PNG");
   expect_400("\xff\xd8\xff\xe0 JFIF", "image/jpeg", "unsupported Content-Type 'image/jpeg'");
   expect_400("a=1", "application/x-www-form-urlencoded", "unsupported Content-Type");
+  expect_400("--x\r\n\r\n--x--", "multipart/form-data; boundary=x", "unsupported Content-Type 'multipart/form-data'");
 }
 
 TEST_F(ServeApiTest, ModelDescribesTheArchitecture) {

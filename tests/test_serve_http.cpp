@@ -108,7 +108,11 @@ TEST_F(ServeHttpTest, PredictsFromJsonAndPng) {
   for (int y = 5; y < 45; ++y) gray[y * 50 + 25] = 255;
   const auto [png_status, png_body] = predict(encode_png(50, 50, gray), "image/png");
   EXPECT_EQ(png_status, 200) << png_body.dump();
-  EXPECT_EQ(png_body["input"].size(), 784u);
+  EXPECT_FALSE(png_body.contains("input"));  // only with ?detail=1
+  auto c = client();
+  const auto detailed = c.Post("/api/predict?detail=1", encode_png(50, 50, gray), "image/png");
+  ASSERT_TRUE(detailed);
+  EXPECT_EQ(json::parse(detailed->body)["input"].size(), 784u);
 }
 
 TEST_F(ServeHttpTest, BadRequestsGet400WithAJsonError) {

@@ -55,7 +55,7 @@ pad.addEventListener('pointercancel', endStroke);
 // --- asking the server ---------------------------------------------------------------
 function predict() {
   pad.toBlob((png) => {
-    const request = fetch('/api/predict', {method: 'POST', headers: {'Content-Type': 'image/png'}, body: png})
+    const request = fetch('/api/predict?detail=1', {method: 'POST', headers: {'Content-Type': 'image/png'}, body: png})
       .then((response) => response.json().then((body) => ({ok: response.ok, body})));
     pending = request;
     request.then(({ok, body}) => {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <numeric>
 
 #include "backprop/error.hpp"
@@ -81,12 +83,53 @@ PredictApi::PredictApi(const ModelFile& model, std::string name)
     if (dynamic_cast<const ActivationLayer<float>*>(layers[i].get())) hidden_.push_back(i);
 }
 
-ApiReply PredictApi::predict(const std::string& body, const std::string& content_type) {
+namespace {
+
+// One row of 784 JSON numbers into out; an error message naming the value ("pixels[5]" or
+// "rows[2][5]"), or "" when every value is a number in 0..1.
+std::string read_pixels(const nlohmann::json& values, const std::string& name, float* out) {
+  if (!values.is_array()) return "\"" + name + "\" must be an array of 784 numbers";
+  if (values.size() != kPixels)
+    return "\"" + name + "\" has " + std::to_string(values.size()) + " values; expected 784 (28x28)";
+  for (int i = 0; i < kPixels; ++i) {
+    const nlohmann::json& v = values[i];
+    if (!v.is_number()) return name + "[" + std::to_string(i) + "] is not a number";
+    const double value = v.get<double>();
+    if (!std::isfinite(value) || value < 0 || value > 1)
+      return name + "[" + std::to_string(i) + "] = " + v.dump() + " is outside 0..1";
+    out[i] = static_cast<float>(value);
+  }
+  return "";
+}
+
+// An application/octet-stream body that is not a PNG: 784 uint8 or 784 float32 values.
+std::string read_binary(const std::string& body, float* out) {
+  if (body.size() == kPixels) {
+    for (int i = 0; i < kPixels; ++i) out[i] = static_cast<unsigned char>(body[i]) / 255.0f;
+    return "";
+  }
+  if (body.size() != kPixels * sizeof(float))
+    return "an application/octet-stream body is a PNG, 784 bytes (uint8 pixels) or 3136 bytes (784 float32, "
+           "little-endian); got " + std::to_string(body.size()) + " bytes";
+  for (int i = 0; i < kPixels; ++i) {
+    std::uint32_t bits = 0;  // little-endian whatever the host's order
+    for (int b = 3; b >= 0; --b) bits = bits << 8 | static_cast<unsigned char>(body[4 * i + b]);
+    float value;
+    std::memcpy(&value, &bits, sizeof value);
+    if (!std::isfinite(value) || value < 0 || value > 1)
+      return "float32 value " + std::to_string(i) + " = " + std::to_string(value) + " is outside 0..1";
+    out[i] = value;
+  }
+  return "";
+}
+
+}  // namespace
+
+ApiReply PredictApi::predict(const std::string& body, const std::string& content_type, bool detail) {
   try {
     const std::string type = media_type(content_type);
-    const bool png = type == "image/png" ||
-                     (type == "application/octet-stream" && starts_with(body, "\x89PNG"));
-    if (png) {
+    const bool binary = type == "application/octet-stream";
+    if (type == "image/png" || (binary && starts_with(body, "\x89PNG"))) {
       GrayImage image;
       try {
         image = decode_png(body, "body");
@@ -94,10 +137,16 @@ ApiReply PredictApi::predict(const std::string& body, const std::string& content
         return api_error(400, e.what());
       }
       const std::array<float, kPixels> input = to_mnist_input(image);
-      return predict_input(input.data());
+      return predict_inputs(input.data(), 1, detail, false);
+    }
+    if (binary) {
+      std::array<float, kPixels> input{};
+      if (const std::string error = read_binary(body, input.data()); !error.empty()) return api_error(400, error);
+      return predict_inputs(input.data(), 1, detail, false);
     }
     if (!type.empty() && type != "application/json" && type != "text/plain")
-      return api_error(400, "unsupported Content-Type '" + type + "': send application/json or image/png");
+      return api_error(400, "unsupported Content-Type '" + type +
+                                "': send application/json, image/png or application/octet-stream");
 
     nlohmann::json request;
     try {
@@ -106,56 +155,84 @@ ApiReply PredictApi::predict(const std::string& body, const std::string& content
       return api_error(400, std::string("body is not valid JSON (") + e.what() + ")");
     }
     if (!request.is_object()) return api_error(400, "body must be a JSON object {\"pixels\": [784 numbers]}");
-    const auto pixels = request.find("pixels");
-    if (pixels == request.end()) return api_error(400, "missing \"pixels\" (784 numbers in 0..1, row by row)");
-    if (!pixels->is_array()) return api_error(400, "\"pixels\" must be an array of 784 numbers");
-    if (pixels->size() != kPixels)
-      return api_error(400, "\"pixels\" has " + std::to_string(pixels->size()) + " values; expected 784 (28x28)");
     bool preprocess = false;
     if (const auto flag = request.find("preprocess"); flag != request.end()) {
       if (!flag->is_boolean()) return api_error(400, "\"preprocess\" must be true or false");
       preprocess = flag->get<bool>();
     }
-    std::array<float, kPixels> input{};
-    for (int i = 0; i < kPixels; ++i) {
-      const nlohmann::json& v = (*pixels)[i];
-      if (!v.is_number()) return api_error(400, "pixels[" + std::to_string(i) + "] is not a number");
-      const double value = v.get<double>();
-      if (!std::isfinite(value) || value < 0 || value > 1)
-        return api_error(400, "pixels[" + std::to_string(i) + "] = " + v.dump() + " is outside 0..1");
-      input[i] = static_cast<float>(value);
+    if (const auto flag = request.find("detail"); flag != request.end()) {
+      if (!flag->is_boolean()) return api_error(400, "\"detail\" must be true or false");
+      detail = detail || flag->get<bool>();
     }
-    if (preprocess) input = to_mnist_input(GrayImage{28, 28, std::vector<float>(input.begin(), input.end())});
-    return predict_input(input.data());
+    const auto pixels = request.find("pixels");
+    const auto rows = request.find("rows");
+    if (pixels != request.end() && rows != request.end())
+      return api_error(400, "send \"pixels\" (one image) or \"rows\" (several), not both");
+    if (pixels == request.end() && rows == request.end())
+      return api_error(400, "missing \"pixels\" (784 numbers in 0..1, row by row) or \"rows\" (a list of such)");
+    const bool batch = rows != request.end();
+    if (batch && (!rows->is_array() || rows->empty()))
+      return api_error(400, "\"rows\" must be a non-empty array of images of 784 numbers");
+    if (batch && rows->size() > kMaxBatchRows)
+      return api_error(400, "\"rows\" has " + std::to_string(rows->size()) + " images; at most " +
+                                std::to_string(kMaxBatchRows) + " per request");
+    const std::size_t count = batch ? rows->size() : 1;
+    std::vector<float> inputs(count * kPixels);
+    for (std::size_t r = 0; r < count; ++r) {
+      float* input = inputs.data() + r * kPixels;
+      const std::string error = batch ? read_pixels((*rows)[r], "rows[" + std::to_string(r) + "]", input)
+                                      : read_pixels(*pixels, "pixels", input);
+      if (!error.empty()) return api_error(400, error);
+      if (preprocess) {
+        const auto centred = to_mnist_input(GrayImage{28, 28, std::vector<float>(input, input + kPixels)});
+        std::copy(centred.begin(), centred.end(), input);
+      }
+    }
+    return predict_inputs(inputs.data(), count, detail, batch);
   } catch (const std::exception& e) {  // e.g. bad_alloc: still an answer, never a crash
     return api_error(500, std::string("internal error: ") + e.what());
   }
 }
 
-ApiReply PredictApi::predict_input(const float* input) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::copy(input, input + kPixels, x_.data());
-  const Matrix<float>& scores = network_.predict(x_);  // (classes, 1)
+ApiReply PredictApi::predict_inputs(const float* inputs, std::size_t count, bool detail, bool batch) {
+  // Under the lock only the forward pass and copies of what the answer needs (the layers
+  // cache their outputs); the JSON is built after.
+  Matrix<float> scores;
+  std::vector<Matrix<float>> hidden;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    x_.resize(kPixels, static_cast<Eigen::Index>(count));
+    std::copy(inputs, inputs + count * kPixels, x_.data());
+    scores = network_.predict(x_);  // (classes, count)
+    if (detail)
+      for (std::size_t i : hidden_) hidden.push_back(network_.layer_output(i));  // (n_hidden, count)
+  }
   const int classes = static_cast<int>(scores.rows());
-  std::vector<float> probabilities(scores.data(), scores.data() + classes);
-  if (!softmax_head_) {  // mse: raw outputs; clip at 0 and normalise so the bars still sum to 1
-    for (float& p : probabilities) p = std::max(p, 0.0f);
-    const float sum = std::accumulate(probabilities.begin(), probabilities.end(), 0.0f);
-    for (float& p : probabilities) p = sum > 0 ? p / sum : 1.0f / classes;
+  nlohmann::json predictions = nlohmann::json::array();
+  for (std::size_t r = 0; r < count; ++r) {
+    const float* row = scores.data() + r * classes;
+    std::vector<float> probabilities(row, row + classes);
+    if (!softmax_head_) {  // mse: raw outputs; clip at 0 and normalise so the bars still sum to 1
+      for (float& p : probabilities) p = std::max(p, 0.0f);
+      const float sum = std::accumulate(probabilities.begin(), probabilities.end(), 0.0f);
+      for (float& p : probabilities) p = sum > 0 ? p / sum : 1.0f / classes;
+    }
+    const int best =
+        static_cast<int>(std::max_element(probabilities.begin(), probabilities.end()) - probabilities.begin());
+    nlohmann::json out = {{"class", best}, {"probabilities", rounded_array(probabilities.data(), probabilities.size())}};
+    if (!softmax_head_) out["scores"] = rounded_array(row, static_cast<std::size_t>(classes));
+    if (detail) {
+      nlohmann::json hidden_layers = nlohmann::json::array();
+      for (const Matrix<float>& h : hidden)
+        hidden_layers.push_back(rounded_array(h.data() + r * h.rows(), static_cast<std::size_t>(h.rows())));
+      out["hidden"] = hidden_layers.empty() ? nlohmann::json::array() : hidden_layers[0];
+      out["hidden_layers"] = std::move(hidden_layers);
+      out["input"] = rounded_array(inputs + r * kPixels, kPixels);
+    }
+    if (!batch) return {200, std::move(out)};
+    predictions.push_back(std::move(out));
   }
-  const int best = static_cast<int>(std::max_element(probabilities.begin(), probabilities.end()) - probabilities.begin());
-  nlohmann::json hidden_layers = nlohmann::json::array();
-  for (std::size_t i : hidden_) {
-    const Matrix<float>& h = network_.layer_output(i);  // (n_hidden, 1)
-    hidden_layers.push_back(rounded_array(h.data(), static_cast<std::size_t>(h.rows())));
-  }
-  nlohmann::json out = {{"class", best},
-                        {"probabilities", rounded_array(probabilities.data(), probabilities.size())},
-                        {"hidden", hidden_layers.empty() ? nlohmann::json::array() : hidden_layers[0]},
-                        {"hidden_layers", hidden_layers},
-                        {"input", rounded_array(input, kPixels)}};
-  if (!softmax_head_) out["scores"] = rounded_array(scores.data(), static_cast<std::size_t>(classes));
-  return {200, std::move(out)};
+  return {200, {{"predictions", std::move(predictions)}}};
 }
 
 }  // namespace backprop::web

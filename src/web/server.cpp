@@ -161,7 +161,7 @@ struct Server::Impl {
         send_json(res, api_error(400, "incomplete request body"));
         return;
       }
-      send_json(res, api->predict(body, req.get_header_value("Content-Type")));
+      send_json(res, api->predict(body, req.get_header_value("Content-Type"), req.get_param_value("detail") == "1"));
     });
     http.Get("/api/model/report", [this](const httplib::Request&, httplib::Response& res) { send_json(res, run("")); });
     http.Get("/api/runs", [this](const httplib::Request&, httplib::Response& res) { send_json(res, runs()); });

@@ -33,6 +33,9 @@ std::string reply_text(const ApiReply& reply);
 // a JSON of 784 numbers ~20 kB).
 constexpr std::size_t kMaxRequestBytes = 1 << 20;
 
+// The most rows one batch request {"rows": [...]} may hold (one forward pass for all).
+constexpr std::size_t kMaxBatchRows = 1000;
+
 // The model description of GET /api/model: sizes, activations, head, parameter count.
 nlohmann::json describe_model(const ModelFile& model, const std::string& name);
 
@@ -41,23 +44,27 @@ class PredictApi {
   // The model must take 28x28 = 784 inputs; throws Error("<name>: ...") otherwise.
   PredictApi(const ModelFile& model, std::string name);
 
-  // POST /api/predict. body is {"pixels": [784 numbers in 0..1], "preprocess": false} with
-  // Content-Type application/json, or PNG bytes with image/png (always preprocessed as
-  // MNIST was made). Answers {"class", "probabilities", "hidden", "hidden_layers", "input"}.
-  // Thread-safe (one forward pass at a time).
-  ApiReply predict(const std::string& body, const std::string& content_type);
+  // POST /api/predict. body is {"pixels": [784 numbers in 0..1], "preprocess": false} or
+  // {"rows": [[784 numbers], ...]} (at most kMaxBatchRows, one forward pass) with Content-Type
+  // application/json; PNG bytes with image/png (always preprocessed as MNIST was made); or
+  // application/octet-stream: a PNG, 784 bytes (uint8 0..255) or 3136 bytes (784 float32,
+  // little-endian, 0..1). Answers {"class", "probabilities"} ({"predictions": [...]} of those
+  // for rows); with detail (the query's ?detail=1, or "detail": true in the JSON) also
+  // "hidden", "hidden_layers" and "input". Thread-safe (one forward pass at a time).
+  ApiReply predict(const std::string& body, const std::string& content_type, bool detail = false);
 
   // GET /api/model.
   ApiReply model() const { return {200, model_json_}; }
 
  private:
-  ApiReply predict_input(const float* input);
+  // Answers for count inputs of 784 values each, laid out one after another.
+  ApiReply predict_inputs(const float* inputs, std::size_t count, bool detail, bool batch);
 
   nlohmann::json model_json_;
   bool softmax_head_;
   std::mutex mutex_;  // guards network_ and x_: a forward pass caches into the layers
   Network<float> network_;
-  Matrix<float> x_;                    // (784, 1)
+  Matrix<float> x_;                    // (784, count)
   std::vector<std::size_t> hidden_;    // indices into network_.layers() of activation layers
 };
 
