@@ -21,7 +21,7 @@ bool is_loopback(const std::string& host) {
 
 int run_serve(const web::ServerOptions& options) {
   // SIGINT and SIGTERM go to one thread that stops the server; blocked before any other
-  // thread exists so that httplib's workers inherit the mask and never take them.
+  // thread exists so that the server's workers inherit the mask and never take them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -66,6 +66,17 @@ Command add_serve(CLI::App& app) {
   sub->add_option("--max-body", o->max_body, "Largest request body in bytes; larger ones get 413")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1024}, std::size_t{64} << 20));
+  sub->add_option("--workers", o->workers, "Threads serving the connections (each serves any number of them)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+  sub->add_option("--max-connections", o->max_connections, "Connections open at once; more get 503")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  sub->add_option("--request-timeout", o->request_timeout,
+                  "Seconds a request may take to arrive whole (and a response to be taken); idle keep-alive "
+                  "connections close after as long")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
   sub->add_flag("!--no-log", o->log_requests, "Do not log requests to stderr");
   return {sub, [o] { return run_serve(*o); }};
 }

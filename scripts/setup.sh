@@ -9,6 +9,7 @@ build_packages=(cmake g++ make pkg-config tar ca-certificates
   libeigen3-dev zlib1g-dev libzip-dev libssl-dev libcli11-dev nlohmann-json3-dev
   libpng-dev libcpp-httplib-dev libjs-chart.js libonnx-dev libprotobuf-dev libopenblas0-openmp)
 build_packages+=(python3-dev python3-numpy pybind11-dev python3-pybind11)  # the Python module (python/)
+build_packages+=(libboost-dev)  # serve's HTTP layer: Boost.Beast and Boost.Asio (src/web/)
 # GoogleTest; NumPy for the oracle and export tests; python3-onnx for onnx.checker;
 # Chromium for the browser test (driven by playwright-core from npm, no browser download).
 test_packages=(libgtest-dev python3 python3-numpy python3-onnx chromium)

@@ -107,7 +107,7 @@ class ServeAbuseTest : public ::testing::Test {
     options.port = 0;
     options.max_body = 64 * 1024;
     options.request_timeout = kTimeout;
-    options.threads = 8;
+    options.workers = 2;
     server = std::make_unique<web::Server>(options);
     port = server->bind();
     thread = std::thread([this] { server->listen(); });

@@ -1,10 +1,11 @@
 // `backprop serve`: the draw-a-digit page, the run pages and the JSON API over HTTP, on
-// Debian's cpp-httplib. Safe by default: it binds 127.0.0.1, answers bodies over
-// kMaxRequestBytes with 413, and every route answers JSON errors instead of throwing.
+// Boost.Beast (src/web/http_server.hpp). Safe by default: it binds 127.0.0.1, answers bodies
+// over kMaxRequestBytes with 413, and every route answers JSON errors instead of throwing.
 //
 // Routes: GET / (draw page), GET /run.html?run=NAME (run page), static assets,
 // GET /api/model, POST /api/predict, GET /api/runs, GET /api/runs/NAME, GET /api/model/report
-// (the served model's page, with NAME.jsonl's curves when it lies next to NAME.model).
+// (the served model's page, with NAME.jsonl's curves when it lies next to NAME.model),
+// GET /healthz, GET /metrics (Prometheus text format).
 #pragma once
 
 #include <cstddef>
@@ -24,10 +25,11 @@ struct ServerOptions {
   std::size_t max_body = kMaxRequestBytes;
   bool log_requests = false;     // one line per request on stderr
   // A connection must deliver each request whole within this many seconds (idle keep-alive
-  // connections too), and take each response within as many; otherwise it is closed. So a
-  // slow or silent client holds one of `threads` workers for at most this long.
+  // connections too), and take each response within as many; otherwise it is closed. A slow
+  // or silent client holds a socket, never a worker.
   double request_timeout = 10;
-  std::size_t threads = 32;      // connections served at once
+  std::size_t workers = 2;                // threads running the event loop
+  std::size_t max_connections = 10000;    // open at once; more get 503
 };
 
 class Server {
