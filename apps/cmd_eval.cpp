@@ -12,6 +12,7 @@
 #include "backprop/train/class_report.hpp"
 #include "backprop/error.hpp"
 #include "backprop/data/fetch.hpp"
+#include "backprop/data/idx.hpp"
 #include "backprop/io/model_file.hpp"
 #include "backprop/data/preprocess.hpp"
 #include "backprop/train/trainer.hpp"
@@ -53,7 +54,7 @@ std::string misclassified_grid(const Dataset& data, const std::vector<std::size_
   std::vector<std::uint8_t> image(std::size_t(width) * height, 48);  // grey between cells
   for (int k = 0; k < n; ++k) {
     const int x0 = (k % kCols) * kCellW + 1, y0 = (k / kCols) * kCellH + 1;
-    const std::uint8_t* pixels = data.image(indices[k]);
+    const std::uint8_t* pixels = data.row_bytes(indices[k]);
     for (int r = 0; r < 28; ++r)
       for (int c = 0; c < 28; ++c) image[(y0 + r) * width + x0 + c] = pixels[r * 28 + c];
     for (int r = 28; r < 36; ++r)
@@ -82,38 +83,30 @@ int run_eval(const EvalOptions& o, const ModelFile& model) {
     fetch_mnist(dir, std::cerr);
   }
   Mnist mnist = load_mnist(dir);
-  const Dataset& data = o.split == "train" ? mnist.train : mnist.test;
+  Dataset& data = o.split == "train" ? mnist.train : mnist.test;
+  data.scaling = model.data.scaling;  // the inputs exactly as the model was trained on them
   if (static_cast<std::size_t>(model.spec.sizes.front()) != data.features)
     throw file_error(o.model, "shape mismatch: the model takes " + std::to_string(model.spec.sizes.front()) +
                                   " inputs, the images have " + std::to_string(data.features) + " pixels");
-  if (model.spec.sizes.back() != 10)
-    throw file_error(o.model, "shape mismatch: the model has " + std::to_string(model.spec.sizes.back()) +
-                                  " outputs, MNIST has 10 classes");
+  if (model.data.classes != mnist.train.classes)
+    throw file_error(o.model, "the model's " + std::to_string(model.data.classes.size()) +
+                                  " classes are not the data's " + std::to_string(mnist.train.classes.size()));
 
   const EvalResult result = evaluate(network, data);
-  const ClassReport report = class_report(result.confusion);
+  const ClassReport report = class_report(result.confusion, model.data.classes);
 
   // The misclassified examples, in dataset order.
   std::vector<std::size_t> wrong;
   std::vector<int> wrong_predicted;
   std::size_t wrong_total = 0;
   if (!o.misclassified.empty()) {
-    std::vector<std::size_t> indices(data.count);
-    std::iota(indices.begin(), indices.end(), 0);
-    Matrix<T> X;
-    for (std::size_t start = 0; start < data.count; start += 1000) {
-      const std::size_t n = std::min<std::size_t>(1000, data.count - start);
-      gather_batch(data, indices.data() + start, n, X);
-      const Matrix<T>& scores = network.predict(X);
-      for (std::size_t j = 0; j < n; ++j) {
-        Eigen::Index predicted = 0;
-        scores.col(static_cast<Eigen::Index>(j)).maxCoeff(&predicted);
-        if (predicted == data.labels[start + j]) continue;
-        ++wrong_total;
-        if (wrong.size() < static_cast<std::size_t>(o.max_misclassified)) {
-          wrong.push_back(start + j);
-          wrong_predicted.push_back(static_cast<int>(predicted));
-        }
+    const std::vector<std::int32_t> predicted = predict_classes(network, data);
+    for (std::size_t i = 0; i < data.count; ++i) {
+      if (predicted[i] == data.labels[i]) continue;
+      ++wrong_total;
+      if (wrong.size() < static_cast<std::size_t>(o.max_misclassified)) {
+        wrong.push_back(i);
+        wrong_predicted.push_back(predicted[i]);
       }
     }
     write_file_atomic(o.misclassified, misclassified_grid(data, wrong, wrong_predicted));
@@ -122,7 +115,7 @@ int run_eval(const EvalOptions& o, const ModelFile& model) {
   if (o.json) {
     nlohmann::ordered_json classes = nlohmann::ordered_json::array();
     for (const auto& s : report.classes)
-      classes.push_back({{"class", s.label}, {"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1},
+      classes.push_back({{"class", s.label}, {"name", s.name}, {"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1},
                          {"support", s.support}, {"predicted", s.predicted}});
     nlohmann::ordered_json out = {{"model", o.model},
                           {"architecture", model.spec.describe()},

@@ -39,7 +39,7 @@ int run_gradcheck(GradcheckOptions o) {
 
   // A real batch when the shapes are MNIST's and the files are there; random otherwise.
   Matrix<double> X;
-  std::vector<std::uint8_t> labels(o.samples);
+  std::vector<std::int32_t> labels(o.samples);
   const std::string dir = resolve_data_dir(o.data_dir);
   const bool real = !o.random && spec.sizes.front() == 784 && spec.sizes.back() == 10 && mnist_present(dir);
   if (real) {
@@ -51,7 +51,7 @@ int run_gradcheck(GradcheckOptions o) {
   } else {
     X.resize(spec.sizes.front(), o.samples);
     for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = uniform01(rng);
-    for (auto& label : labels) label = static_cast<std::uint8_t>(rng() % spec.sizes.back());
+    for (auto& label : labels) label = static_cast<std::int32_t>(rng() % spec.sizes.back());
   }
   std::printf("gradient check of %s%s on %d %s examples, float64\n", spec.describe().c_str(),
               spec.dropout.empty() ? "" : " with dropout (fixed mask)", o.samples, real ? "MNIST" : "random");

@@ -85,7 +85,7 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   Dataset validation = mnist.train.split_tail(static_cast<std::size_t>(o.val_split));
 
   NetworkSpec spec;
-  o.network.apply(spec, static_cast<int>(mnist.train.features), 10);
+  o.network.apply(spec, static_cast<int>(mnist.train.features), static_cast<int>(mnist.train.classes.size()));
   const InitScheme scheme = init_scheme_from_name(o.network.init_scheme.empty() ? "xavier-normal" : o.network.init_scheme);
 
   TrainConfig config;
@@ -158,7 +158,8 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
                 trainer.epoch(), trainer.global_step(), resume->trainer.epoch_position, mnist.train.count);
   }
   const std::string run_config = options_to_json(o, threads);
-  const auto write_checkpoint = [&] { save_checkpoint(o.checkpoint, network, trainer.state(), run_config); };
+  const DataSchema schema = schema_of(mnist.train);
+  const auto write_checkpoint = [&] { save_checkpoint(o.checkpoint, network, trainer.state(), run_config, &schema); };
   const auto on_epoch = [&](const EpochMetrics& m) {
     print_epoch(m);
     if (!o.metrics.empty()) {
@@ -188,14 +189,14 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
     const EvalResult final_test = evaluate(network, mnist.test);
     std::printf("final test accuracy %.4f after %d epochs\n", final_test.accuracy,
                 static_cast<int>(history.size()));
-    std::printf("%s", format_confusion(final_test.confusion).c_str());
+    std::printf("%s", format_confusion(final_test.confusion, mnist.train.classes).c_str());
   }
   if (!o.save_npz.empty()) {
     write_npz(o.save_npz, params_to_npz(network));
     std::printf("wrote %s\n", o.save_npz.c_str());
   }
   if (!o.out.empty()) {
-    save_model(o.out, network);
+    save_model(o.out, network, &schema);
     std::printf("wrote %s\n", o.out.c_str());
   }
   return 0;

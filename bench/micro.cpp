@@ -105,7 +105,7 @@ void BM_Predict(benchmark::State& state) {
   Network<float> network(seed_spec(256), &rng);
   initialize(network, InitScheme::seed, rng);
   Matrix<float> x(784, 1);
-  for (int i = 0; i < 784; ++i) x(i, 0) = float(test.image(0)[i]) / 255.f;
+  for (int i = 0; i < 784; ++i) x(i, 0) = float(test.row_bytes(0)[i]) / 255.f;
   for (auto _ : state) benchmark::DoNotOptimize(network.predict(x)(0, 0));
 }
 BENCHMARK(BM_Predict)->Unit(benchmark::kMicrosecond)->UseRealTime();

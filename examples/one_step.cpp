@@ -18,7 +18,7 @@ int main() {
 
   Matrix<double> x(4, 2);  // two examples, one per column
   x << 0.1, 0.9, 0.5, 0.2, 0.0, 0.4, 1.0, 0.3;
-  const std::uint8_t labels[2] = {1, 0};
+  const std::int32_t labels[2] = {1, 0};
 
   network.forward(x, true);                   // z1, h, z2 cached in the layers
   const double loss = network.loss(labels);   // y_hat = softmax(z2), mean cross-entropy

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "backprop/data/fetch.hpp"
+#include "backprop/data/idx.hpp"
 #include "backprop/nn/init.hpp"
 #include "backprop/train/trainer.hpp"
 

@@ -43,7 +43,7 @@ Dataset noise_images(std::size_t count, unsigned seed) {
   Dataset d;
   d.count = count;
   d.features = 784;
-  for (std::size_t i = 0; i < count * 784; ++i) d.pixels.push_back(static_cast<std::uint8_t>(rng()));
+  for (std::size_t i = 0; i < count * 784; ++i) d.bytes.push_back(static_cast<std::uint8_t>(rng()));
   for (std::size_t i = 0; i < count; ++i) d.labels.push_back(static_cast<std::uint8_t>(rng() % 10));
   return d;
 }
@@ -94,8 +94,8 @@ TEST(Augment, ZeroStrengthIsTheIdentity) {
   std::vector<std::uint8_t> out(784);
   for (std::size_t i = 0; i < images.count; ++i)
     for (int epoch : {0, 1, 17}) {
-      augmenter.apply(images.image(i), out.data(), epoch, i);
-      ASSERT_TRUE(std::equal(out.begin(), out.end(), images.image(i))) << "image " << i << ", epoch " << epoch;
+      augmenter.apply(images.row_bytes(i), out.data(), epoch, i);
+      ASSERT_TRUE(std::equal(out.begin(), out.end(), images.row_bytes(i))) << "image " << i << ", epoch " << epoch;
     }
 }
 
@@ -229,7 +229,7 @@ TEST(Augment, SameSeedSameBatchesWhateverTheThreads) {
       const Dataset& b = batches.next_batch();
       EXPECT_EQ(b.count, std::min(batch, data.count - done));
       EXPECT_EQ(b.features, 784u);
-      bytes.insert(bytes.end(), b.pixels.begin(), b.pixels.end());
+      bytes.insert(bytes.end(), b.bytes.begin(), b.bytes.end());
       labels.insert(labels.end(), b.labels.begin(), b.labels.end());
     }
     for (std::size_t j = 0; j < data.count; ++j) EXPECT_EQ(labels[j], data.labels[order[j]]);
@@ -242,7 +242,7 @@ TEST(Augment, SameSeedSameBatchesWhateverTheThreads) {
   // Image by image, the batch holds Augmenter::apply's result for (epoch, dataset index).
   Augmenter augmenter(strong());
   std::vector<std::uint8_t> out(784);
-  augmenter.apply(data.image(order[37]), out.data(), 5, order[37]);
+  augmenter.apply(data.row_bytes(order[37]), out.data(), 5, order[37]);
   EXPECT_TRUE(std::equal(out.begin(), out.end(), reference.begin() + 37 * 784));
 }
 
@@ -253,12 +253,12 @@ TEST(Augment, StartingMidEpochGivesTheRestOfTheSameEpoch) {
   AugmentedBatches batches(strong(), 2);
   batches.start_epoch(data, 0, order, 0, 10);
   std::vector<std::vector<std::uint8_t>> all;
-  for (int b = 0; b < 5; ++b) all.push_back(batches.next_batch().pixels);
+  for (int b = 0; b < 5; ++b) all.push_back(batches.next_batch().bytes);
   EXPECT_THROW(batches.next_batch(), Error);
   batches.start_epoch(data, 0, order, 30, 10);  // a restore at position 30
-  EXPECT_EQ(batches.next_batch().pixels, all[3]);
+  EXPECT_EQ(batches.next_batch().bytes, all[3]);
   batches.start_epoch(data, 0, order, 10, 10);  // and again, after taking only part of it
-  EXPECT_EQ(batches.next_batch().pixels, all[1]);
+  EXPECT_EQ(batches.next_batch().bytes, all[1]);
 }
 
 TEST(Augment, ElasticFieldIsTheTruncatedGaussianConvolutionOfItsNoise) {
@@ -411,7 +411,7 @@ TEST(Augment, RefusesBadStrengthsAndSizes) {
   Dataset small;
   small.count = 1;
   small.features = 20;
-  small.pixels.assign(20, 0);
+  small.bytes.assign(20, 0);
   small.labels = {1};
   EXPECT_THROW(batches.start_epoch(small, 0, {0}, 0, 1), Error);
 }

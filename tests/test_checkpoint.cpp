@@ -23,7 +23,7 @@ Dataset synthetic(std::size_t count, unsigned seed) {
   Dataset d;
   d.count = count;
   d.features = 20;
-  for (std::size_t i = 0; i < count * d.features; ++i) d.pixels.push_back(static_cast<std::uint8_t>(rng()));
+  for (std::size_t i = 0; i < count * d.features; ++i) d.bytes.push_back(static_cast<std::uint8_t>(rng()));
   for (std::size_t i = 0; i < count; ++i) d.labels.push_back(static_cast<std::uint8_t>(rng() % 10));
   return d;
 }

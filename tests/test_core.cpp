@@ -88,7 +88,7 @@ TEST(CrossEntropy, HandComputedLossAndGradient) {
   // Two classes, logits (0, ln 3): y_hat = (1/4, 3/4). Label 1: loss = -ln(3/4).
   Head<double> head(HeadKind::softmax_cross_entropy);
   Matrix<double> z = column({0.0, std::log(3.0)});
-  const std::uint8_t label = 1;
+  const std::int32_t label = 1;
   EXPECT_NEAR(head.forward(z, &label), -std::log(0.75), 1e-15);
   const Matrix<double>& dz = head.backward();  // y_hat - y, B = 1
   EXPECT_NEAR(dz(0), 0.25, 1e-15);
@@ -99,7 +99,7 @@ TEST(CrossEntropy, ClippedLikeTheSeedAtExtremeLogits) {
   Head<float> head(HeadKind::softmax_cross_entropy);
   Matrix<float> z(2, 2);
   z << 1000, -1000, -1000, 1000;
-  const std::uint8_t labels[2] = {1, 1};  // first example confidently wrong, second right
+  const std::int32_t labels[2] = {1, 1};  // first example confidently wrong, second right
   const float loss = head.forward(z, labels);
   EXPECT_TRUE(std::isfinite(loss));
   // -log(1e-12) for the wrong one, ~0 for the right one, averaged over 2.
@@ -110,7 +110,7 @@ TEST(CrossEntropy, ClippedLikeTheSeedAtExtremeLogits) {
 TEST(CrossEntropy, GradientCarriesOneOverBatch) {
   Head<double> head(HeadKind::softmax_cross_entropy);
   Matrix<double> z = Matrix<double>::Zero(2, 4);
-  const std::uint8_t labels[4] = {0, 0, 1, 1};
+  const std::int32_t labels[4] = {0, 0, 1, 1};
   head.forward(z, labels);
   EXPECT_DOUBLE_EQ(head.backward()(0, 0), (0.5 - 1) / 4);
 }
@@ -118,7 +118,7 @@ TEST(CrossEntropy, GradientCarriesOneOverBatch) {
 TEST(MeanSquaredError, HandComputed) {
   Head<double> head(HeadKind::mse);
   Matrix<double> z = column({0.5, 2.0});
-  const std::uint8_t label = 1;
+  const std::int32_t label = 1;
   EXPECT_DOUBLE_EQ(head.forward(z, &label), 0.5 * (0.25 + 1.0));
   EXPECT_DOUBLE_EQ(head.backward()(0), 0.5);
   EXPECT_DOUBLE_EQ(head.backward()(1), 1.0);

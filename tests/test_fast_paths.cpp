@@ -16,9 +16,9 @@ Dataset random_dataset(std::size_t count, std::size_t features, int classes, std
   Dataset data;
   data.count = count;
   data.features = features;
-  data.pixels.resize(count * features);
+  data.bytes.resize(count * features);
   data.labels.resize(count);
-  for (auto& p : data.pixels) p = static_cast<std::uint8_t>(rng() % 256);
+  for (auto& p : data.bytes) p = static_cast<std::uint8_t>(rng() % 256);
   for (auto& l : data.labels) l = static_cast<std::uint8_t>(rng() % classes);
   return data;
 }

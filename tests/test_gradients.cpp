@@ -43,7 +43,7 @@ TEST_P(GradientCheck, AnalyticMatchesFiniteDifferences) {
   const int batch = 3;
   Matrix<double> X(c.sizes.front(), batch);
   for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = 2 * uniform01(rng) - 1;
-  std::vector<std::uint8_t> labels = {0, 2, 1};
+  std::vector<std::int32_t> labels = {0, 2, 1};
 
   const auto rows = gradient_check(network, X, labels);
   ASSERT_EQ(rows.size(), 2 * (c.sizes.size() - 1));

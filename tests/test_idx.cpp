@@ -117,8 +117,9 @@ TEST_F(IdxTest, LyingHeaderFailsFastWithoutAllocating) {
 
 TEST_F(IdxTest, RefusesLabelsOutOfRange) {
   const std::string path = write("labels", idx_bytes(0x801, {6}, std::string("\0\1\2\3\4\x0c", 6)));
-  EXPECT_EQ(error_of([&] { read_idx_labels(path); }), path + ": label 12 at index 5 is out of range 0..9");
+  EXPECT_EQ(error_of([&] { read_idx_labels(path, 10); }), path + ": label 12 at index 5 is out of range 0..9");
   EXPECT_EQ(read_idx_labels(path, 13).size(), 6u);
+  EXPECT_EQ(read_idx_labels(path).size(), 6u);  // any byte by default
 }
 
 TEST_F(IdxTest, RefusesMissingFileAndCountMismatch) {
@@ -135,21 +136,23 @@ TEST_F(IdxTest, DatasetHeadAndSplitTail) {
   EXPECT_EQ(data.features, 6u);
   const Dataset first = data.head(3);
   EXPECT_EQ(first.count, 3u);
-  EXPECT_EQ(first.pixels.size(), 18u);
+  EXPECT_EQ(first.bytes.size(), 18u);
   EXPECT_EQ(data.head(10).count, 4u);
+  EXPECT_EQ(data.classes, (std::vector<std::string>{"1", "2", "3", "4"}));  // the distinct labels, sorted
   const Dataset tail = data.split_tail(1);
   EXPECT_EQ(tail.count, 1u);
-  EXPECT_EQ(tail.labels, std::vector<std::uint8_t>{4});
-  EXPECT_EQ(tail.image(0)[0], 18);
+  EXPECT_EQ(tail.labels, std::vector<std::int32_t>{3});  // label 4 is class 3
+  EXPECT_EQ(tail.classes, data.classes);
+  EXPECT_EQ(tail.row_bytes(0)[0], 18);
   EXPECT_EQ(data.count, 3u);
-  EXPECT_EQ(data.pixels.size(), 18u);
+  EXPECT_EQ(data.bytes.size(), 18u);
   EXPECT_EQ(data.labels.size(), 3u);
   EXPECT_THROW(data.split_tail(4), Error);
 }
 
 TEST_F(IdxTest, LoadMnistFindsPlainOrGzAndNamesMissingFiles) {
   write("train-images-idx3-ubyte", images(4));
-  write_gz("train-labels-idx1-ubyte.gz", idx_bytes(0x801, {4}, "\1\2\3\4"));
+  write_gz("train-labels-idx1-ubyte.gz", idx_bytes(0x801, {4}, std::string("\7\0\3\4", 4)));
   write_gz("t10k-images-idx3-ubyte.gz", images(2));
   const std::string d = dir.string();
   EXPECT_EQ(error_of([&] { load_mnist(d); }),
@@ -160,7 +163,10 @@ TEST_F(IdxTest, LoadMnistFindsPlainOrGzAndNamesMissingFiles) {
   const Mnist mnist = load_mnist(d);
   EXPECT_EQ(mnist.train.count, 4u);
   EXPECT_EQ(mnist.test.count, 2u);
-  EXPECT_EQ(mnist.test.labels[0], 7);
+  EXPECT_EQ(mnist.train.classes, (std::vector<std::string>{"0", "3", "4", "7"}));
+  EXPECT_EQ(mnist.test.labels, (std::vector<std::int32_t>{3, 0}));  // 7 and 0, in the training classes
+  write("t10k-labels-idx1-ubyte", idx_bytes(0x801, {2}, std::string("\7\5", 2)));
+  EXPECT_CONTAINS(error_of([&] { load_mnist(d); }), "label 5 at index 1 is not a class of the training set");
 }
 
 TEST_F(IdxTest, Sha256File) {

@@ -148,7 +148,7 @@ TEST_F(ModelCli, PredictReadsIdxCsvAndPng) {
     std::ofstream idx(path("five.idx"), std::ios::binary);
     const unsigned char header[16] = {0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 28, 0, 0, 0, 28};
     idx.write(reinterpret_cast<const char*>(header), 16);
-    idx.write(reinterpret_cast<const char*>(test.pixels.data()), static_cast<std::streamsize>(test.pixels.size()));
+    idx.write(reinterpret_cast<const char*>(test.bytes.data()), static_cast<std::streamsize>(test.bytes.size()));
     std::ofstream bytes(path("five.csv")), unit(path("unit.csv"));
     unit.precision(17);  // so each float value reads back exactly
     bytes << "label";
@@ -157,8 +157,8 @@ TEST_F(ModelCli, PredictReadsIdxCsvAndPng) {
     for (std::size_t n = 0; n < 5; ++n) {
       bytes << int(test.labels[n]);
       for (std::size_t i = 0; i < 784; ++i) {
-        bytes << "," << int(test.image(n)[i]);
-        unit << (i ? "," : "") << double(float(test.image(n)[i]) / 255.0f);
+        bytes << "," << int(test.row_bytes(n)[i]);
+        unit << (i ? "," : "") << double(float(test.row_bytes(n)[i]) / 255.0f);
       }
       bytes << "\n";
       unit << "\n";
@@ -184,7 +184,7 @@ TEST_F(ModelCli, PredictReadsIdxCsvAndPng) {
   // A digit drawn larger on a white page, dark ink: preprocessing makes it MNIST-like.
   std::vector<std::uint8_t> page(84 * 84, 255);
   for (int y = 0; y < 84; ++y)
-    for (int x = 0; x < 84; ++x) page[y * 84 + x] = static_cast<std::uint8_t>(255 - test.image(0)[(y / 3) * 28 + x / 3]);
+    for (int x = 0; x < 84; ++x) page[y * 84 + x] = static_cast<std::uint8_t>(255 - test.row_bytes(0)[(y / 3) * 28 + x / 3]);
   std::ofstream(path("seven.png"), std::ios::binary) << encode_png(84, 84, page);
   const CliResult png = run_cli({"predict", "--model", "m.bpm", "--json", "--top", "3", "seven.png"}, dir);
   ASSERT_EQ(png.exit_code, 0) << png.err;

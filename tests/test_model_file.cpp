@@ -166,10 +166,10 @@ TEST_F(ModelFileTest, RefusesWhatIsNotAModelFile) {
 }
 
 TEST_F(ModelFileTest, RefusesANewerFormatVersion) {
-  spit(path("v2.bpm"), container({{"ARCH", arch_322()}, {"PARM", parm({{2, 3}, {2, 1}, {2, 2}, {2, 1}})}}, 2));
-  const std::string message = error_of([&] { read_model(path("v2.bpm")); });
-  EXPECT_NE(message.find("format version 2 is newer"), std::string::npos) << message;
-  EXPECT_EQ(message.rfind(path("v2.bpm"), 0), 0u) << message;
+  spit(path("v3.bpm"), container({{"ARCH", arch_322()}, {"PARM", parm({{2, 3}, {2, 1}, {2, 2}, {2, 1}})}}, 3));
+  const std::string message = error_of([&] { read_model(path("v3.bpm")); });
+  EXPECT_NE(message.find("format version 3 is newer"), std::string::npos) << message;
+  EXPECT_EQ(message.rfind(path("v3.bpm"), 0), 0u) << message;
 }
 
 TEST_F(ModelFileTest, EveryTruncationAtASixteenthIsCaughtAsTruncated) {
@@ -297,7 +297,7 @@ TEST_F(ModelFileTest, CheckpointsSurviveRandomDamageBehindValidChecksums) {
   Dataset data;
   data.count = 40;
   data.features = 6;
-  data.pixels.assign(40 * 6, 100);
+  data.bytes.assign(40 * 6, 100);
   data.labels.assign(40, 1);
   TrainConfig config;
   config.epochs = 2;

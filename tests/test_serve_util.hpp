@@ -41,10 +41,12 @@ inline backprop::Mnist tiny_mnist(std::size_t count) {
   backprop::Dataset data;
   data.count = count;
   data.features = 784;
-  data.pixels.resize(count * 784);
+  data.rows = data.cols = 28;
+  data.classes = backprop::numbered_classes(10);
+  data.bytes.resize(count * 784);
   data.labels.resize(count);
   std::mt19937 rng(3);
-  for (auto& p : data.pixels) p = static_cast<std::uint8_t>(rng() % 256);
+  for (auto& p : data.bytes) p = static_cast<std::uint8_t>(rng() % 256);
   for (std::size_t i = 0; i < count; ++i) data.labels[i] = static_cast<std::uint8_t>(i % 10);
   return {data, data};
 }

@@ -127,9 +127,9 @@ Dataset image_dataset(std::size_t count, std::size_t features, int classes, doub
   Dataset data;
   data.count = count;
   data.features = features;
-  data.pixels.resize(count * features);
+  data.bytes.resize(count * features);
   data.labels.resize(count);
-  for (auto& p : data.pixels) p = u(rng) < zero_fraction ? 0 : static_cast<std::uint8_t>(1 + rng() % 255);
+  for (auto& p : data.bytes) p = u(rng) < zero_fraction ? 0 : static_cast<std::uint8_t>(1 + rng() % 255);
   for (auto& l : data.labels) l = static_cast<std::uint8_t>(rng() % classes);
   return data;
 }

@@ -29,7 +29,7 @@ Dataset toy_data() {
   data.count = 64;
   data.features = 4;
   std::mt19937_64 rng(3);
-  for (std::size_t i = 0; i < data.count * data.features; ++i) data.pixels.push_back(std::uint8_t(rng() % 256));
+  for (std::size_t i = 0; i < data.count * data.features; ++i) data.bytes.push_back(std::uint8_t(rng() % 256));
   for (std::size_t i = 0; i < data.count; ++i) data.labels.push_back(std::uint8_t(i % 2));
   return data;
 }

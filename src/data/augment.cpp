@@ -197,6 +197,7 @@ AugmentedBatches::~AugmentedBatches() {
 
 void AugmentedBatches::start_epoch(const Dataset& data, int epoch, const std::vector<std::size_t>& order,
                                    std::size_t position, std::size_t batch_size) {
+  if (!data.is_bytes()) throw Error("augmentation: the features are not image bytes (IDX or uint8 data)");
   if (data.features != std::size_t(config_.rows) * std::size_t(config_.cols))
     throw Error("augmentation: images of " + std::to_string(data.features) + " pixels, expected " +
                 std::to_string(config_.rows) + "x" + std::to_string(config_.cols));
@@ -275,11 +276,14 @@ void AugmentedBatches::fill(Augmenter& augmenter, Slot& slot, long long batch) {
   Dataset& out = slot.data;
   out.count = n;
   out.features = features;
-  out.pixels.resize(n * features);
+  out.rows = data_->rows;
+  out.cols = data_->cols;
+  out.scaling = data_->scaling;
+  out.bytes.resize(n * features);
   out.labels.resize(n);
   for (std::size_t j = 0; j < n; ++j) {
     const std::size_t index = order_[start + j];
-    augmenter.apply(data_->image(index), out.pixels.data() + j * features, static_cast<std::uint64_t>(epoch_), index);
+    augmenter.apply(data_->row_bytes(index), out.bytes.data() + j * features, static_cast<std::uint64_t>(epoch_), index);
     out.labels[j] = data_->labels[index];
   }
 }

@@ -10,8 +10,10 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -166,43 +168,48 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path, int num_class
   return labels;
 }
 
-Dataset Dataset::head(std::size_t n) const {
-  Dataset out;
-  out.count = std::min(n, count);
-  out.features = features;
-  out.pixels.assign(pixels.begin(), pixels.begin() + out.count * features);
-  out.labels.assign(labels.begin(), labels.begin() + out.count);
-  return out;
-}
-
-Dataset Dataset::split_tail(std::size_t n) {
-  if (n > count)
-    throw Error("split_tail: asked for the last " + std::to_string(n) + " examples of " +
-                std::to_string(count));
-  const std::size_t keep = count - n;
-  Dataset tail;
-  tail.count = n;
-  tail.features = features;
-  tail.pixels.assign(pixels.begin() + keep * features, pixels.end());
-  tail.labels.assign(labels.begin() + keep, labels.end());
-  pixels.resize(keep * features);
-  pixels.shrink_to_fit();
-  labels.resize(keep);
-  count = keep;
-  return tail;
-}
-
-Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path) {
+Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path,
+                      const std::vector<std::string>* classes) {
   IdxImages images = read_idx_images(images_path);
-  std::vector<std::uint8_t> labels = read_idx_labels(labels_path);
-  if (labels.size() != images.count)
+  const std::vector<std::uint8_t> raw = read_idx_labels(labels_path);
+  if (raw.size() != images.count)
     throw file_error(images_path, std::to_string(images.count) + " images but " + labels_path + " has " +
-                                      std::to_string(labels.size()) + " labels");
+                                      std::to_string(raw.size()) + " labels");
+  // Byte label v -> class index: the distinct values sorted (0..9 -> 0..9 for MNIST), or a
+  // training set's class names.
+  std::array<std::int32_t, 256> index;
+  index.fill(-1);
   Dataset data;
+  if (classes) {
+    data.classes = *classes;
+    for (std::size_t k = 0; k < classes->size(); ++k) {
+      const std::string& name = (*classes)[k];
+      char* end = nullptr;
+      const long v = std::strtol(name.c_str(), &end, 10);
+      if (!name.empty() && *end == '\0' && v >= 0 && v < 256) index[std::size_t(v)] = std::int32_t(k);
+    }
+  } else {
+    std::array<bool, 256> seen{};
+    for (std::uint8_t v : raw) seen[v] = true;
+    for (int v = 0; v < 256; ++v)
+      if (seen[v]) {
+        index[std::size_t(v)] = std::int32_t(data.classes.size());
+        data.classes.push_back(std::to_string(v));
+      }
+  }
+  data.labels.resize(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    data.labels[i] = index[raw[i]];
+    if (data.labels[i] < 0)
+      throw file_error(labels_path, "label " + std::to_string(raw[i]) + " at index " + std::to_string(i) +
+                                        " is not a class of the training set");
+  }
   data.count = images.count;
+  data.rows = images.rows;
+  data.cols = images.cols;
   data.features = images.rows * images.cols;
-  data.pixels = std::move(images.pixels);
-  data.labels = std::move(labels);
+  data.bytes = std::move(images.pixels);
+  data.scaling.kind = ScaleKind::unit;
   return data;
 }
 
@@ -217,7 +224,7 @@ Mnist load_mnist(const std::string& dir) {
   };
   Mnist mnist;
   mnist.train = load_idx_pair(find("train-images-idx3-ubyte"), find("train-labels-idx1-ubyte"));
-  mnist.test = load_idx_pair(find("t10k-images-idx3-ubyte"), find("t10k-labels-idx1-ubyte"));
+  mnist.test = load_idx_pair(find("t10k-images-idx3-ubyte"), find("t10k-labels-idx1-ubyte"), &mnist.train.classes);
   return mnist;
 }
 

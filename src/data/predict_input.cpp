@@ -88,8 +88,11 @@ void parse_csv_inputs(const std::string& path, const std::string& bytes, std::si
     for (double v : row) max = std::max(max, v);
   const bool unit = range == "1" || (range == "auto" && max <= 1);
   if (unit && max > 1) throw file_error(path, "--csv-range 1, but a value is above 1");
+  Scaling scaling;  // 0..255 pixels -> [0, 1] as gather_batch scales them; 0..1 as they are
+  scaling.kind = unit ? ScaleKind::none : ScaleKind::unit;
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    for (double v : values[i]) rows[i].pixels.push_back(unit ? float(v) : float(v) / 255.0f);
+    rows[i].pixels.resize(values[i].size());
+    scaling.apply(values[i].data(), values[i].size(), rows[i].pixels.data());
     out.push_back(std::move(rows[i]));
   }
 }
@@ -109,10 +112,11 @@ void read_predict_inputs(const std::string& path, std::size_t width, const std::
     if (images.rows * images.cols != width)
       throw file_error(path, "shape mismatch: " + std::to_string(images.rows) + "x" + std::to_string(images.cols) +
                                  " images, the model takes " + std::to_string(width) + " inputs");
+    Scaling scaling;  // p / 255, as gather_batch
+    scaling.kind = ScaleKind::unit;
     for (std::size_t i = 0; i < images.count; ++i) {
       PredictInput input{path + "[" + std::to_string(i) + "]", -1, std::vector<float>(width)};
-      for (std::size_t p = 0; p < width; ++p)
-        input.pixels[p] = static_cast<float>(images.pixels[i * width + p]) / 255.0f;  // as gather_batch
+      scaling.apply(images.pixels.data() + i * width, width, input.pixels.data());
       out.push_back(std::move(input));
     }
   } else if (ends_with(path, ".csv") || ends_with(path, ".txt") || bytes.find('\0') == std::string::npos) {

@@ -21,6 +21,7 @@
 #include <iterator>
 #include <memory>
 
+#include "backprop/data/dataset.hpp"
 #include "backprop/error.hpp"
 
 namespace backprop {
@@ -102,7 +103,9 @@ GrayImage decode_png(const std::string& bytes, const std::string& source) {
   out.width = static_cast<int>(image.width);
   out.height = static_cast<int>(image.height);
   out.pixels.resize(gray.size());
-  std::transform(gray.begin(), gray.end(), out.pixels.begin(), [](png_byte v) { return v / 255.0f; });
+  Scaling unit;  // gray bytes to [0, 1] as gather_batch scales pixels
+  unit.kind = ScaleKind::unit;
+  unit.apply(gray.data(), gray.size(), out.pixels.data());
   return out;
 }
 

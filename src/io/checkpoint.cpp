@@ -16,19 +16,24 @@ using detail::ByteWriter;
 
 constexpr std::uint32_t kHasValidation = 1, kHasTest = 2;
 
+// Version 2: u32 K, then the K x K confusion; version 1 always had 10 x 10.
 void put_eval(ByteWriter& out, const EvalResult& r) {
   out.f64(r.accuracy);
   out.f64(r.loss);
   out.u64(r.count);
+  out.u32(static_cast<std::uint32_t>(r.confusion.size()));
   for (const auto& row : r.confusion)
     for (long n : row) out.u64(static_cast<std::uint64_t>(n));
 }
 
-EvalResult get_eval(ByteReader& in) {
+EvalResult get_eval(ByteReader& in, std::uint32_t version) {
   EvalResult r;
   r.accuracy = in.f64("metrics");
   r.loss = in.f64("metrics");
   r.count = in.u64("metrics");
+  const std::uint64_t K = version >= 2 ? in.u32("class count") : 10;
+  if (K * K > in.remaining() / 8) in.fail("malformed: a " + std::to_string(K) + "-class confusion matrix is longer than the data left");
+  r.confusion.assign(K, std::vector<long>(K, 0));
   for (auto& row : r.confusion)
     for (long& n : row) n = static_cast<long>(in.u64("confusion matrix"));
   return r;
@@ -50,7 +55,7 @@ std::string history_payload(const std::vector<EpochMetrics>& history) {
   return out.str();
 }
 
-std::vector<EpochMetrics> get_history(ByteReader& in) {
+std::vector<EpochMetrics> get_history(ByteReader& in, std::uint32_t version) {
   const std::uint32_t count = in.u32("epoch count");
   if (count > in.remaining() / 40) in.fail("malformed: epoch count " + std::to_string(count));
   std::vector<EpochMetrics> history(count);
@@ -62,8 +67,8 @@ std::vector<EpochMetrics> get_history(ByteReader& in) {
     m.eval_seconds = in.f64("timings");
     const std::uint32_t flags = in.u32("flags");
     if (flags & ~(kHasValidation | kHasTest)) in.fail("malformed: unknown metric flags");
-    if (flags & kHasValidation) m.validation = get_eval(in);
-    if (flags & kHasTest) m.test = get_eval(in);
+    if (flags & kHasValidation) m.validation = get_eval(in, version);
+    if (flags & kHasTest) m.test = get_eval(in, version);
   }
   return history;
 }
@@ -72,7 +77,7 @@ std::vector<EpochMetrics> get_history(ByteReader& in) {
 
 template <typename T>
 void save_checkpoint(const std::string& path, const Network<T>& network, const TrainerState& s,
-                     const std::string& run_config) {
+                     const std::string& run_config, const DataSchema* data) {
   ByteWriter trainer;
   trainer.u32(static_cast<std::uint32_t>(s.epoch));
   trainer.u64(static_cast<std::uint64_t>(s.global_step));
@@ -96,6 +101,7 @@ void save_checkpoint(const std::string& path, const Network<T>& network, const T
   detail::write_container(path, ModelKind::checkpoint,
                           {{"ARCH", detail::arch_payload<T>(network.spec())},
                            {"PARM", detail::params_payload(network.params())},
+                           {"DATA", detail::data_payload(data ? *data : legacy_schema(network.spec()), network.spec())},
                            {"TRNR", trainer.str()},
                            {"OPTM", optimizer.str()},
                            {"BEST", best.str()},
@@ -138,7 +144,7 @@ Checkpoint read_checkpoint(const std::string& path) {
   best.expect_end();
 
   ByteReader history = c.reader(*c.find("HIST", true));
-  s.history = get_history(history);
+  s.history = get_history(history, c.version);
   history.expect_end();
 
   const detail::Section& config = *c.find("CONF", true);
@@ -147,8 +153,8 @@ Checkpoint read_checkpoint(const std::string& path) {
 }
 
 template void save_checkpoint<float>(const std::string&, const Network<float>&, const TrainerState&,
-                                     const std::string&);
+                                     const std::string&, const DataSchema*);
 template void save_checkpoint<double>(const std::string&, const Network<double>&, const TrainerState&,
-                                      const std::string&);
+                                      const std::string&, const DataSchema*);
 
 }  // namespace backprop

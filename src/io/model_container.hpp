@@ -22,6 +22,7 @@ struct Container {
   std::string path;
   std::string bytes;  // the whole file
   ModelKind kind = ModelKind::model;
+  std::uint32_t version = kModelVersion;
   std::vector<Section> sections;
 
   // The section with this tag; throws "<path>: malformed: no <tag> section" when required.
@@ -39,9 +40,11 @@ void write_container(const std::string& path, ModelKind kind,
 // Refuses unknown tags and repeated ones.
 Container read_container(const std::string& path);
 
-// ARCH and PARM payloads for a network, and the model they describe.
+// ARCH, PARM and DATA payloads for a network, and the model they describe. data_payload
+// checks the schema against the spec.
 template <typename T>
 std::string arch_payload(const NetworkSpec& spec);
+std::string data_payload(const DataSchema& data, const NetworkSpec& spec);
 template <typename T>
 std::string params_payload(const std::vector<Param<T>>& params);
 ModelFile parse_model(const Container& container);

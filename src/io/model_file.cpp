@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -25,7 +26,9 @@ namespace {
 
 constexpr std::uint32_t kMaxLayers = 1024;
 constexpr std::uint32_t kMaxWidth = 1u << 24;
-constexpr const char* kKnownTags[] = {"ARCH", "PARM", "TRNR", "OPTM", "BEST", "HIST", "CONF"};
+constexpr const char* kKnownTags[] = {"ARCH", "PARM", "DATA", "TRNR", "OPTM", "BEST", "HIST", "CONF"};
+constexpr ScaleKind kScaleIds[] = {ScaleKind::none, ScaleKind::unit, ScaleKind::standard};
+constexpr std::uint32_t kMaxClassName = 1u << 16;
 
 // Stored ids, fixed forever (the enums' order may change; these may not).
 constexpr Activation kActivationIds[] = {Activation::sigmoid, Activation::tanh,  Activation::relu,
@@ -132,6 +135,7 @@ Container read_container(const std::string& path) {
   if (kind != std::uint32_t(ModelKind::model) && kind != std::uint32_t(ModelKind::checkpoint))
     throw file_error(path, "unknown file kind " + std::to_string(kind));
   c.kind = static_cast<ModelKind>(kind);
+  c.version = version;
   if (u32_at(b, 24) != 0) throw file_error(path, "unknown flags " + std::to_string(u32_at(b, 24)));
   std::uint64_t stated;
   std::memcpy(&stated, b.data() + 16, 8);
@@ -182,6 +186,82 @@ std::string params_payload(const std::vector<Param<T>>& params) {
   put_matrices<T>(out, values);
   return out.str();
 }
+
+std::string data_payload(const DataSchema& d, const NetworkSpec& spec) {
+  const std::size_t outputs = static_cast<std::size_t>(spec.sizes.back());
+  if (d.features != static_cast<std::size_t>(spec.sizes.front()))
+    throw Error("model file: the data has " + std::to_string(d.features) + " features, the network takes " +
+                std::to_string(spec.sizes.front()));
+  if (d.classes.empty() ? d.target_mean.size() != outputs : d.classes.size() != outputs)
+    throw Error("model file: the data has " + std::to_string(d.classes.empty() ? d.target_mean.size() : d.classes.size()) +
+                (d.classes.empty() ? " targets" : " classes") + ", the network has " + std::to_string(outputs) + " outputs");
+  if (d.scaling.kind == ScaleKind::standard &&
+      (d.scaling.mean.size() != d.features || d.scaling.deviation.size() != d.features))
+    throw Error("model file: the standard scaling has " + std::to_string(d.scaling.mean.size()) + " means for " +
+                std::to_string(d.features) + " features");
+  ByteWriter out;
+  out.u32(static_cast<std::uint32_t>(d.features));
+  out.u32(static_cast<std::uint32_t>(d.rows));
+  out.u32(static_cast<std::uint32_t>(d.cols));
+  out.u32(id_of(kScaleIds, d.scaling.kind));
+  if (d.scaling.kind == ScaleKind::standard) {
+    out.values<float>(d.scaling.mean.data(), d.scaling.mean.size());
+    out.values<float>(d.scaling.deviation.data(), d.scaling.deviation.size());
+  }
+  out.u32(static_cast<std::uint32_t>(d.classes.size()));
+  for (const std::string& name : d.classes) out.text(name);
+  out.u32(static_cast<std::uint32_t>(d.target_mean.size()));
+  out.values<double>(d.target_mean.data(), d.target_mean.size());
+  out.values<double>(d.target_deviation.data(), d.target_deviation.size());
+  out.f64(d.test_split);
+  out.u64(d.split_seed);
+  return out.str();
+}
+
+namespace {
+
+DataSchema parse_data(ByteReader in, const NetworkSpec& spec) {
+  DataSchema d;
+  d.features = in.u32("features");
+  if (d.features != static_cast<std::size_t>(spec.sizes.front()))
+    in.fail("malformed: " + std::to_string(d.features) + " features for a network of " +
+            std::to_string(spec.sizes.front()) + " inputs");
+  d.rows = in.u32("image shape");
+  d.cols = in.u32("image shape");
+  if (d.rows * d.cols != 0 && d.rows * d.cols != d.features) in.fail("malformed: image shape does not fit the features");
+  const std::uint32_t scale = in.u32("scaling");
+  if (scale >= std::size(kScaleIds)) in.fail("unknown scaling id " + std::to_string(scale));
+  d.scaling.kind = kScaleIds[scale];
+  if (d.scaling.kind == ScaleKind::standard) {
+    for (auto* v : {&d.scaling.mean, &d.scaling.deviation}) {
+      for (double x : in.values(d.features, 4, "scaling")) v->push_back(static_cast<float>(x));
+    }
+    for (std::size_t i = 0; i < d.features; ++i)
+      if (!std::isfinite(d.scaling.mean[i]) || !(d.scaling.deviation[i] > 0) || !std::isfinite(d.scaling.deviation[i]))
+        in.fail("malformed: scaling of feature " + std::to_string(i) + " is not a finite mean and positive deviation");
+  }
+  const std::uint32_t classes = in.u32("class count");
+  if (classes > in.remaining() / 8) in.fail("malformed: class count " + std::to_string(classes));
+  for (std::uint32_t k = 0; k < classes; ++k) {
+    d.classes.push_back(in.text("class names"));
+    if (d.classes.back().size() > kMaxClassName) in.fail("malformed: a class name of " + std::to_string(d.classes.back().size()) + " bytes");
+  }
+  const std::uint32_t targets = in.u32("target count");
+  if (targets > in.remaining() / 16) in.fail("malformed: target count " + std::to_string(targets));
+  d.target_mean = in.values(targets, 8, "target scaling");
+  d.target_deviation = in.values(targets, 8, "target scaling");
+  const std::size_t outputs = static_cast<std::size_t>(spec.sizes.back());
+  if (classes ? classes != outputs || targets != 0 : targets != outputs)
+    in.fail("malformed: " + std::to_string(classes) + " classes and " + std::to_string(targets) +
+            " targets for a network of " + std::to_string(outputs) + " outputs");
+  d.test_split = in.f64("test split");
+  if (!(d.test_split >= 0 && d.test_split < 1)) in.fail("malformed: test split " + std::to_string(d.test_split));
+  d.split_seed = in.u64("split seed");
+  in.expect_end();
+  return d;
+}
+
+}  // namespace
 
 std::vector<Matrix<double>> get_matrices(ByteReader& in, std::uint32_t dtype, const char* what) {
   const std::uint32_t count = in.u32(what);
@@ -246,16 +326,30 @@ ModelFile parse_model(const Container& c) {
                                    " and b " + shape_text(b.rows(), b.cols()) + ", the architecture needs " +
                                    shape_text(n_out, n_in) + " and " + shape_text(n_out, 1));
   }
+  model.version = c.version;
+  const Section* data = c.find("DATA", false);
+  model.data = data ? parse_data(c.reader(*data), model.spec) : legacy_schema(model.spec);
   return model;
 }
 
 }  // namespace detail
 
+DataSchema legacy_schema(const NetworkSpec& spec) {
+  DataSchema d;
+  d.features = static_cast<std::size_t>(spec.sizes.front());
+  if (d.features == 784) d.rows = d.cols = 28;
+  d.classes = numbered_classes(static_cast<std::size_t>(spec.sizes.back()));
+  d.scaling.kind = ScaleKind::unit;
+  return d;
+}
+
 template <typename T>
-void save_model(const std::string& path, const Network<T>& network) {
+void save_model(const std::string& path, const Network<T>& network, const DataSchema* data) {
+  const DataSchema schema = data ? *data : legacy_schema(network.spec());
   detail::write_container(path, ModelKind::model,
                           {{"ARCH", detail::arch_payload<T>(network.spec())},
-                           {"PARM", detail::params_payload(network.params())}});
+                           {"PARM", detail::params_payload(network.params())},
+                           {"DATA", detail::data_payload(schema, network.spec())}});
 }
 
 ModelFile read_model(const std::string& path) { return detail::parse_model(detail::read_container(path)); }
@@ -289,8 +383,8 @@ template std::string detail::arch_payload<float>(const NetworkSpec&);
 template std::string detail::arch_payload<double>(const NetworkSpec&);
 template std::string detail::params_payload<float>(const std::vector<Param<float>>&);
 template std::string detail::params_payload<double>(const std::vector<Param<double>>&);
-template void save_model<float>(const std::string&, const Network<float>&);
-template void save_model<double>(const std::string&, const Network<double>&);
+template void save_model<float>(const std::string&, const Network<float>&, const DataSchema*);
+template void save_model<double>(const std::string&, const Network<double>&, const DataSchema*);
 template void load_params<float>(const ModelFile&, Network<float>&, const std::string&);
 template void load_params<double>(const ModelFile&, Network<double>&, const std::string&);
 template Network<float> make_inference_network<float>(const ModelFile&);

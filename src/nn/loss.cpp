@@ -31,8 +31,12 @@ void softmax(const Matrix<T>& z, Matrix<T>& y_hat) {
 }
 
 template <typename T>
-void Head<T>::losses(const Matrix<T>& logits, const std::uint8_t* labels, Vector<T>& out) {
+void Head<T>::losses(const Matrix<T>& logits, const std::int32_t* labels, Vector<T>& out) {
   const Eigen::Index K = logits.rows(), B = logits.cols();
+  for (Eigen::Index b = 0; b < B; ++b)
+    if (labels[b] < 0 || labels[b] >= K)
+      throw Error("label " + std::to_string(labels[b]) + " is not a class index of a " + std::to_string(K) +
+                  "-class network (0.." + std::to_string(K - 1) + ")");
   out.resize(B);
   if (kind_ == HeadKind::mse) {
     // 1/2 ||z - y||^2 with y one-hot
@@ -57,7 +61,7 @@ void Head<T>::losses(const Matrix<T>& logits, const std::uint8_t* labels, Vector
 }
 
 template <typename T>
-T Head<T>::forward(const Matrix<T>& logits, const std::uint8_t* labels) {
+T Head<T>::forward(const Matrix<T>& logits, const std::int32_t* labels) {
   labels_ = labels;
   if (kind_ == HeadKind::mse)
     y_hat_ = logits;

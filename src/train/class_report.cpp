@@ -3,6 +3,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <algorithm>
 
 namespace backprop {
 
@@ -20,46 +21,60 @@ std::string line(const char* format, ...) {
 }
 }  // namespace
 
-ClassReport class_report(const Confusion& c) {
+namespace {
+std::string name_of(const std::vector<std::string>& names, std::size_t k, std::size_t width) {
+  const std::string name = k < names.size() ? names[k] : std::to_string(k);
+  return name.size() <= width ? name : name.substr(0, width);
+}
+}  // namespace
+
+ClassReport class_report(const Confusion& c, const std::vector<std::string>& names) {
   ClassReport report;
-  for (int k = 0; k < 10; ++k) {
+  const std::size_t K = c.size();
+  for (std::size_t k = 0; k < K; ++k) {
     ClassScores s;
-    s.label = k;
-    for (int j = 0; j < 10; ++j) s.support += c[k][j];
-    for (int i = 0; i < 10; ++i) s.predicted += c[i][k];
+    s.label = static_cast<int>(k);
+    s.name = k < names.size() ? names[k] : std::to_string(k);
+    for (std::size_t j = 0; j < K; ++j) s.support += c[k][j];
+    for (std::size_t i = 0; i < K; ++i) s.predicted += c[i][k];
     s.precision = ratio(c[k][k], s.predicted);
     s.recall = ratio(c[k][k], s.support);
     s.f1 = s.precision + s.recall > 0 ? 2 * s.precision * s.recall / (s.precision + s.recall) : 0.0;
     report.total += s.support;
     report.correct += c[k][k];
-    report.macro_precision += s.precision / 10;
-    report.macro_recall += s.recall / 10;
-    report.macro_f1 += s.f1 / 10;
+    report.macro_precision += s.precision / double(K);
+    report.macro_recall += s.recall / double(K);
+    report.macro_f1 += s.f1 / double(K);
     report.classes.push_back(s);
   }
   return report;
 }
 
-std::string format_confusion(const Confusion& c) {
+std::string format_confusion(const Confusion& c, const std::vector<std::string>& names) {
+  const std::size_t K = c.size();
   std::string text = "confusion matrix (rows: true class, columns: predicted class)\n";
   text += "true\\pred";
-  for (int j = 0; j < 10; ++j) text += line("%6d", j);
+  for (std::size_t j = 0; j < K; ++j) text += line("%6s", name_of(names, j, 5).c_str());
   text += "   total  recall\n";
-  for (int i = 0; i < 10; ++i) {
+  for (std::size_t i = 0; i < K; ++i) {
     long total = 0;
-    for (int j = 0; j < 10; ++j) total += c[i][j];
-    text += line("%9d", i);
-    for (int j = 0; j < 10; ++j) text += line("%6ld", c[i][j]);
+    for (std::size_t j = 0; j < K; ++j) total += c[i][j];
+    text += line("%9s", name_of(names, i, 9).c_str());
+    for (std::size_t j = 0; j < K; ++j) text += line("%6ld", c[i][j]);
     text += line("  %6ld  %6.4f\n", total, ratio(c[i][i], total));
   }
   return text;
 }
 
 std::string format_class_report(const ClassReport& r) {
-  std::string text = "class  precision  recall      f1  support\n";
+  std::size_t width = 5;
+  for (const auto& s : r.classes) width = std::max(width, std::min<std::size_t>(s.name.size(), 24));
+  const int w = static_cast<int>(width);
+  std::string text = line("%*s  precision  recall      f1  support\n", w, "class");
   for (const auto& s : r.classes)
-    text += line("%5d  %9.4f  %6.4f  %6.4f  %7ld\n", s.label, s.precision, s.recall, s.f1, s.support);
-  text += line("macro  %9.4f  %6.4f  %6.4f  %7ld\n", r.macro_precision, r.macro_recall, r.macro_f1, r.total);
+    text += line("%*s  %9.4f  %6.4f  %6.4f  %7ld\n", w, s.name.substr(0, width).c_str(), s.precision, s.recall, s.f1,
+                 s.support);
+  text += line("%*s  %9.4f  %6.4f  %6.4f  %7ld\n", w, "macro", r.macro_precision, r.macro_recall, r.macro_f1, r.total);
   return text;
 }
 

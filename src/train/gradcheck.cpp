@@ -7,7 +7,7 @@
 namespace backprop {
 
 std::vector<GradCheckRow> gradient_check(Network<double>& network, const Matrix<double>& X,
-                                         const std::vector<std::uint8_t>& labels,
+                                         const std::vector<std::int32_t>& labels,
                                          long long max_entries) {
   for (auto* dropout : network.dropout_layers()) dropout->freeze_mask(false);
   network.forward(X, true);  // draws the dropout masks...

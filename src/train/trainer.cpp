@@ -52,47 +52,44 @@ void TrainConfig::validate() const {
 }
 
 template <typename T>
-void gather_batch(const Dataset& data, const std::size_t* indices, std::size_t count, Matrix<T>& X) {
-  X.resize(static_cast<Eigen::Index>(data.features), static_cast<Eigen::Index>(count));
-  const auto features = static_cast<Eigen::Index>(data.features);
-  const auto n = static_cast<Eigen::Index>(count);
-  constexpr Eigen::Index kAhead = 4;  // shuffled images are scattered over the dataset: fetch ahead
-#pragma omp parallel for schedule(static) if (count * data.features >= (1u << 14))
-  for (Eigen::Index j = 0; j < n; ++j) {
-    if (j + kAhead < n)
-      for (std::size_t at = 0; at < data.features; at += 64) __builtin_prefetch(data.image(indices[j + kAhead]) + at);
-    const std::uint8_t* pixels = data.image(indices[j]);
-    T* column = X.col(j).data();
-    // float32 p / 255 first, then T, as the seed's ToTensor.
-#pragma omp simd  // pixels are bytes, which may alias anything: say the loop is safe to vectorise
-    for (Eigen::Index i = 0; i < features; ++i) column[i] = static_cast<T>(static_cast<float>(pixels[i]) / 255.0f);
-  }
-}
-
-template <typename T>
-EvalResult evaluate(Network<T>& network, const Dataset& data, int batch_size) {
-  EvalResult result;
-  result.count = data.count;
-  if (data.count == 0) return result;
+std::vector<std::int32_t> predict_classes(Network<T>& network, const Dataset& data, int batch_size,
+                                          const BatchLogits<T>& on_batch) {
+  if (batch_size <= 0) throw Error("evaluation batch size must be positive");
+  std::vector<std::int32_t> predicted(data.count);
   std::vector<std::size_t> indices(data.count);
   std::iota(indices.begin(), indices.end(), 0);
   Matrix<T> X;
-  Vector<T> losses;
-  double loss_sum = 0;
-  long correct = 0;
   for (std::size_t start = 0; start < data.count; start += batch_size) {
     const std::size_t n = std::min<std::size_t>(batch_size, data.count - start);
     gather_batch(data, indices.data() + start, n, X);
     const Matrix<T>& logits = network.forward(X, false);
-    const std::uint8_t* labels = data.labels.data() + start;
-    network.head().losses(logits, labels, losses);
-    loss_sum += static_cast<double>(losses.sum());
     for (std::size_t j = 0; j < n; ++j) {
-      Eigen::Index predicted = 0;
-      logits.col(static_cast<Eigen::Index>(j)).maxCoeff(&predicted);  // argmax of logits = of y_hat
-      correct += predicted == labels[j];
-      if (labels[j] < 10 && predicted < 10) ++result.confusion[labels[j]][predicted];
+      Eigen::Index k = 0;
+      logits.col(static_cast<Eigen::Index>(j)).maxCoeff(&k);  // argmax of logits = of y_hat
+      predicted[start + j] = static_cast<std::int32_t>(k);
     }
+    if (on_batch) on_batch(start, logits);
+  }
+  return predicted;
+}
+
+template <typename T>
+EvalResult evaluate(Network<T>& network, const Dataset& data, int batch_size) {
+  const std::size_t K = static_cast<std::size_t>(network.spec().sizes.back());
+  EvalResult result;
+  result.count = data.count;
+  result.confusion.assign(K, std::vector<long>(K, 0));
+  if (data.count == 0) return result;
+  Vector<T> losses;
+  double loss_sum = 0;
+  const auto predicted = predict_classes<T>(network, data, batch_size, [&](std::size_t start, const Matrix<T>& logits) {
+    network.head().losses(logits, data.labels.data() + start, losses);
+    loss_sum += static_cast<double>(losses.sum());
+  });
+  long correct = 0;
+  for (std::size_t i = 0; i < data.count; ++i) {
+    correct += predicted[i] == data.labels[i];
+    ++result.confusion[std::size_t(data.labels[i])][std::size_t(predicted[i])];  // both < K: losses checked
   }
   result.accuracy = double(correct) / double(data.count);
   result.loss = loss_sum / double(data.count);
@@ -333,8 +330,10 @@ void Trainer<T>::restore(const TrainerState& s) {
   interrupted_ = false;
 }
 
-template void gather_batch<float>(const Dataset&, const std::size_t*, std::size_t, Matrix<float>&);
-template void gather_batch<double>(const Dataset&, const std::size_t*, std::size_t, Matrix<double>&);
+template std::vector<std::int32_t> predict_classes<float>(Network<float>&, const Dataset&, int,
+                                                           const BatchLogits<float>&);
+template std::vector<std::int32_t> predict_classes<double>(Network<double>&, const Dataset&, int,
+                                                            const BatchLogits<double>&);
 template EvalResult evaluate<float>(Network<float>&, const Dataset&, int);
 template EvalResult evaluate<double>(Network<double>&, const Dataset&, int);
 template class Trainer<float>;

@@ -10,6 +10,7 @@
 
 #include "backprop/error.hpp"
 #include "backprop/data/fetch.hpp"
+#include "backprop/train/trainer.hpp"
 #include "backprop/web/assets.hpp"
 #include "backprop/web/images.hpp"
 #include "backprop/web/predict_api.hpp"
@@ -20,40 +21,38 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json evaluate_on_test(Network<float>& network, const Dataset& test, nlohmann::json& mistakes) {
-  std::vector<std::vector<long>> confusion(10, std::vector<long>(10, 0));
-  const int classes = network.spec().sizes.back();
-  const std::size_t batch = 1000;
-  Matrix<float> X;
+// One predict_classes pass over the test set (with the model's scaling); the mistakes keep
+// their probability, softmax of the logits, as the confidence.
+nlohmann::json evaluate_on_test(Network<float>& network, const Dataset& test, const std::vector<std::string>& classes,
+                                nlohmann::json& mistakes) {
+  const std::size_t K = static_cast<std::size_t>(network.spec().sizes.back());
+  std::vector<std::vector<long>> confusion(K, std::vector<long>(K, 0));
+  std::vector<float> confidence(test.count);
+  const auto predicted = predict_classes<float>(network, test, 1000, [&](std::size_t start, const Matrix<float>& logits) {
+    Matrix<float> p;
+    softmax(logits, p);
+    for (Eigen::Index j = 0; j < p.cols(); ++j) confidence[start + std::size_t(j)] = p.col(j).maxCoeff();
+  });
   long correct = 0, wrong = 0;
-  for (std::size_t start = 0; start < test.count; start += batch) {
-    const std::size_t count = std::min(batch, test.count - start);
-    X.resize(static_cast<Eigen::Index>(test.features), static_cast<Eigen::Index>(count));
-    for (std::size_t j = 0; j < count; ++j)
-      for (std::size_t i = 0; i < test.features; ++i) X(i, j) = test.image(start + j)[i] / 255.0f;
-    const Matrix<float>& scores = network.predict(X);  // (classes, count)
-    for (std::size_t j = 0; j < count; ++j) {
-      Eigen::Index predicted = 0;
-      scores.col(static_cast<Eigen::Index>(j)).maxCoeff(&predicted);
-      const int label = test.labels[start + j];
-      if (label < 10 && predicted < 10) ++confusion[label][predicted];
-      if (predicted == label) {
-        ++correct;
-        continue;
-      }
-      ++wrong;
-      if (static_cast<int>(mistakes.size()) < kMaxMistakesShown)
-        mistakes.push_back({{"index", start + j},
-                            {"label", label},
-                            {"predicted", predicted},
-                            {"confidence", std::round(scores(predicted, j) * 1000) / 1000},
-                            {"image", digit_data_uri(test.image(start + j))}});
+  for (std::size_t i = 0; i < test.count; ++i) {
+    const int label = test.labels[i], guess = predicted[i];
+    if (std::size_t(label) < K) ++confusion[std::size_t(label)][std::size_t(guess)];
+    if (guess == label) {
+      ++correct;
+      continue;
     }
+    ++wrong;
+    if (static_cast<int>(mistakes.size()) < kMaxMistakesShown && test.features == 784 && test.is_bytes())
+      mistakes.push_back({{"index", i},
+                          {"label", label},
+                          {"predicted", guess},
+                          {"confidence", std::round(confidence[i] * 1000) / 1000},
+                          {"image", digit_data_uri(test.row_bytes(i))}});
   }
-  (void)classes;
   return {{"count", test.count},
           {"accuracy", test.count ? double(correct) / double(test.count) : 0.0},
           {"errors", wrong},
+          {"classes", classes},
           {"confusion", confusion}};
 }
 
@@ -113,7 +112,13 @@ nlohmann::json build_run_data(const RunInputs& inputs) {
     data["weights"] = first_layer_weights(network);
     if (inputs.mnist && inputs.model->spec.sizes.front() == static_cast<int>(inputs.mnist->test.features)) {
       nlohmann::json mistakes = nlohmann::json::array();
-      data["evaluation"] = evaluate_on_test(network, inputs.mnist->test, mistakes);
+      const Dataset& test = inputs.mnist->test;
+      const DataSchema& schema = inputs.model->data;
+      const bool same = test.scaling.kind == schema.scaling.kind && test.scaling.mean == schema.scaling.mean &&
+                        test.scaling.deviation == schema.scaling.deviation;
+      Dataset rescaled;
+      if (!same) rescaled = test, rescaled.scaling = schema.scaling;  // a copy only when it must
+      data["evaluation"] = evaluate_on_test(network, same ? test : rescaled, schema.classes, mistakes);
       data["misclassified"] = std::move(mistakes);
     }
   } else {
@@ -123,7 +128,7 @@ nlohmann::json build_run_data(const RunInputs& inputs) {
   if (inputs.mnist) {
     const Dataset& train = inputs.mnist->train;
     for (std::size_t i = 0; i < std::min<std::size_t>(kSampleImages, train.count); ++i)
-      data["samples"].push_back({{"label", train.labels[i]}, {"image", digit_data_uri(train.image(i))}});
+      data["samples"].push_back({{"label", train.labels[i]}, {"image", digit_data_uri(train.row_bytes(i))}});
   } else if (!inputs.data_note.empty()) {
     data["notes"].push_back(inputs.data_note);
   }

@@ -38,7 +38,7 @@
 
 #include <Eigen/Core>
 
-#include "backprop/data/idx.hpp"
+#include "backprop/data/dataset.hpp"
 #include "backprop/train/trainer.hpp"
 
 namespace backprop {

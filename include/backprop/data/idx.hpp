@@ -3,14 +3,15 @@
 // u32 per dimension) followed by unsigned bytes. Files may be plain or gzip-compressed
 // (".gz"). Every check that can fail throws backprop::Error naming the file.
 //
-// The dataset keeps the pixels as bytes (60,000 x 784 = 47 MB); trainers scale a batch
-// at a time to [0,1] as the seed's ToTensor does (p / 255).
+// A pair of files becomes a Dataset (dataset.hpp) of bytes, scaled p / 255 by default.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "backprop/data/dataset.hpp"
 
 namespace backprop {
 
@@ -24,25 +25,14 @@ struct IdxImages {
 IdxImages read_idx_images(const std::string& path);
 
 // Reads an idx1-ubyte file. Checks the magic number, the size, and that every label
-// is below num_classes.
-std::vector<std::uint8_t> read_idx_labels(const std::string& path, int num_classes = 10);
+// is below num_classes (any byte by default).
+std::vector<std::uint8_t> read_idx_labels(const std::string& path, int num_classes = 256);
 
-// Images and their labels, as a trainer sees them.
-struct Dataset {
-  std::size_t count = 0;     // number of examples
-  std::size_t features = 0;  // pixels per image (784 for MNIST)
-  std::vector<std::uint8_t> pixels;  // count * features bytes
-  std::vector<std::uint8_t> labels;  // count labels in 0..9
-
-  const std::uint8_t* image(std::size_t i) const { return pixels.data() + i * features; }
-  // The first n examples (or all, when n >= count) as a new dataset.
-  Dataset head(std::size_t n) const;
-  // Splits off the last n examples: returns them and keeps the first count - n.
-  Dataset split_tail(std::size_t n);
-};
-
-// Reads an images file and a labels file and checks that their counts agree.
-Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path);
+// Reads an images file and a labels file and checks that their counts agree. The classes
+// are the distinct label values, sorted; given `classes` (a training set's), the labels are
+// looked up in them instead, and a value not among them is an error.
+Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path,
+                      const std::vector<std::string>* classes = nullptr);
 
 struct Mnist {
   Dataset train, test;

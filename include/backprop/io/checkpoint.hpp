@@ -22,9 +22,10 @@ struct Checkpoint {
 
 // Atomic, like save_model. The schedule's position is trainer.global_step (the schedule is
 // a function of it); its parameters are in run_config.
+// data: the training set's schema, as save_model takes it (model.data when read back).
 template <typename T>
 void save_checkpoint(const std::string& path, const Network<T>& network, const TrainerState& trainer,
-                     const std::string& run_config);
+                     const std::string& run_config, const DataSchema* data = nullptr);
 
 // Every check of read_model, then the training sections. A plain model file is refused with
 // "is a model, not a checkpoint (it has no training state)".

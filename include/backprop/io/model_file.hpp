@@ -13,12 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "backprop/data/dataset.hpp"
 #include "backprop/nn/network.hpp"
 
 namespace backprop {
 
 constexpr char kModelMagic[8] = {'B', 'P', 'R', 'O', 'P', 'M', 'D', 'L'};
-constexpr std::uint32_t kModelVersion = 1;
+constexpr std::uint32_t kModelVersion = 2;  // 2 added the DATA section; 1 still reads
 constexpr std::size_t kModelHeaderSize = 32;
 
 enum class ModelKind : std::uint32_t { model = 1, checkpoint = 2 };
@@ -28,10 +29,20 @@ struct ModelFile {
   NetworkSpec spec;          // sizes, activations, head, and the dropout rates it was trained with
   bool is_double = false;    // parameters stored as float64 (else float32)
   std::vector<Matrix<double>> params;  // w1, b1, w2, ... with the network's shapes
+  std::uint32_t version = kModelVersion;  // the file's format version
+  // Its data: features, classes, scaling (DATA). A file without a DATA section (version 1)
+  // gets legacy_schema: numbered classes and p / 255, what every version 1 model was trained on.
+  DataSchema data;
 };
 
+// The schema of a model trained before DATA existed: MNIST's (unit scaling, classes "0"..,
+// 28 x 28 when it takes 784 inputs).
+DataSchema legacy_schema(const NetworkSpec& spec);
+
+// data: the training set's schema (nullptr: legacy_schema of the network). It must fit the
+// network (features = inputs, classes = outputs): checked, Error otherwise.
 template <typename T>
-void save_model(const std::string& path, const Network<T>& network);
+void save_model(const std::string& path, const Network<T>& network, const DataSchema* data = nullptr);
 
 // Reads a model file, or the model inside a checkpoint.
 ModelFile read_model(const std::string& path);

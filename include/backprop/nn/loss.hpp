@@ -1,7 +1,9 @@
 // Output heads: the last step from logits to a loss, and its gradient dL/dlogits.
 //
 // Every head returns the MEAN loss over the batch, so its gradient carries the 1/B and the
-// layers stay batch-size agnostic. Labels are class indices; y is their one-hot matrix.
+// layers stay batch-size agnostic. Labels are class indices (int32), each checked to be in
+// 0..K-1 (an Error otherwise: a label past K would index outside the logits); y is their
+// one-hot matrix.
 //
 //   softmax_cross_entropy:  y_hat = softmax(z),  L = -(1/B) sum_b sum_k y_kb log y_hat_kb
 //                           dz = (y_hat - y) / B            (fused: no division by y_hat)
@@ -35,9 +37,9 @@ class Head {
   explicit Head(HeadKind kind) : kind_(kind) {}
 
   // Mean loss of the batch; caches y_hat and the labels for backward.
-  T forward(const Matrix<T>& logits, const std::uint8_t* labels);
+  T forward(const Matrix<T>& logits, const std::int32_t* labels);
   // Per-example losses (K, B) -> (B); used by evaluation for an exact mean over a dataset.
-  void losses(const Matrix<T>& logits, const std::uint8_t* labels, Vector<T>& out);
+  void losses(const Matrix<T>& logits, const std::int32_t* labels, Vector<T>& out);
   // dz = dL/dlogits for the last forward, 1/B included.
   const Matrix<T>& backward();
 
@@ -48,7 +50,7 @@ class Head {
  private:
   HeadKind kind_;
   Matrix<T> y_hat_, dz_;
-  const std::uint8_t* labels_ = nullptr;
+  const std::int32_t* labels_ = nullptr;
 };
 
 }  // namespace backprop

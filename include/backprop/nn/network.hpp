@@ -45,7 +45,7 @@ class Network {
   // logits = the last Dense layer's output (classes, B) for x (inputs, B).
   const Matrix<T>& forward(const Matrix<T>& x, bool training);
   // Mean loss of the last forward against labels (B of them); caches for backward.
-  T loss(const std::uint8_t* labels) { return head_.forward(*logits_, labels); }
+  T loss(const std::int32_t* labels) { return head_.forward(*logits_, labels); }
   // Fills every parameter gradient of the mean loss, from the head back to the first layer.
   // With sgd, applies that SGD step to the parameters instead (the trainer's fast path).
   void backward(const FusedSgd<T>* sgd = nullptr);

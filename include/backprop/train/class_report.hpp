@@ -8,16 +8,16 @@
 // does by default), and the macro averages are plain means over the classes.
 #pragma once
 
-#include <array>
 #include <string>
 #include <vector>
 
 namespace backprop {
 
-using Confusion = std::array<std::array<long, 10>, 10>;  // [true][predicted]
+using Confusion = std::vector<std::vector<long>>;  // K x K, [true][predicted]
 
 struct ClassScores {
-  int label = 0;
+  int label = 0;        // class index
+  std::string name;     // class name
   long support = 0;    // examples of this class
   long predicted = 0;  // examples predicted as this class
   double precision = 0, recall = 0, f1 = 0;
@@ -29,10 +29,11 @@ struct ClassReport {
   long total = 0, correct = 0;
 };
 
-ClassReport class_report(const Confusion& confusion);
+// names: the class names (empty: "0", "1", ...).
+ClassReport class_report(const Confusion& confusion, const std::vector<std::string>& names = {});
 
-// The 10x10 matrix with row totals and each row's recall, as fixed-width text.
-std::string format_confusion(const Confusion& confusion);
+// The K x K matrix with row totals and each row's recall, as fixed-width text.
+std::string format_confusion(const Confusion& confusion, const std::vector<std::string>& names = {});
 // precision, recall, F1 and support per class, then the macro averages.
 std::string format_class_report(const ClassReport& report);
 

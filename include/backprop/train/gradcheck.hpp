@@ -34,7 +34,7 @@ struct GradCheckRow {
 // Checks every entry of every parameter of network on the batch (X, labels).
 // max_entries > 0 checks only that many entries per tensor, spread evenly.
 std::vector<GradCheckRow> gradient_check(Network<double>& network, const Matrix<double>& X,
-                                         const std::vector<std::uint8_t>& labels,
+                                         const std::vector<std::int32_t>& labels,
                                          long long max_entries = 0);
 
 }  // namespace backprop

@@ -1,6 +1,6 @@
-// Minibatch training and evaluation on a Dataset of bytes.
+// Minibatch training and evaluation on a Dataset (dataset.hpp).
 //
-// One step: gather a batch (pixels / 255 as the seed's ToTensor), forward, mean loss,
+// One step: gather a batch (scaled by the dataset's Scaling: p / 255 for MNIST), forward, mean loss,
 // backward, optional seed gradient scaling and clipping, optimizer step. One epoch: every
 // example once, in a fresh random order unless shuffling is off.
 //
@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "backprop/data/idx.hpp"
+#include "backprop/data/dataset.hpp"
 #include "backprop/nn/network.hpp"
 #include "backprop/nn/optimizer.hpp"
 #include "backprop/nn/schedule.hpp"
@@ -52,7 +52,7 @@ struct TrainConfig {
 struct EvalResult {
   double accuracy = 0, loss = 0;  // loss: mean over all examples
   std::size_t count = 0;
-  std::array<std::array<long, 10>, 10> confusion{};  // [true][predicted], first 10 classes
+  std::vector<std::vector<long>> confusion;  // K x K, [true][predicted]
 };
 
 struct EpochMetrics {
@@ -97,12 +97,17 @@ class BatchSource {
   virtual const Dataset& next_batch() = 0;
 };
 
-// X(:, j) = image(indices[j]) / 255 for j < count; X is (features, count).
-// Pixels become float32 p/255 first, then T (so float64 runs see the seed's values).
+// The predicted class (the argmax of the logits, so of the probabilities) of every example of
+// data, in batches of batch_size in dataset order; each batch's logits (K, n), from example
+// `start` on, also go to on_batch when given. The one predict-and-argmax loop: training's
+// evaluation, `eval` and the run page all use it.
 template <typename T>
-void gather_batch(const Dataset& data, const std::size_t* indices, std::size_t count, Matrix<T>& X);
+using BatchLogits = std::function<void(std::size_t start, const Matrix<T>& logits)>;
+template <typename T>
+std::vector<std::int32_t> predict_classes(Network<T>& network, const Dataset& data, int batch_size = 1000,
+                                          const BatchLogits<T>& on_batch = {});
 
-// Accuracy, mean loss and confusion matrix over a whole dataset, in batches.
+// Accuracy, mean loss and K x K confusion matrix over a whole dataset, in batches.
 template <typename T>
 EvalResult evaluate(Network<T>& network, const Dataset& data, int batch_size = 1000);
 
@@ -157,7 +162,7 @@ class Trainer {
   std::unique_ptr<Optimizer<T>> optimizer_;
   std::vector<std::size_t> order_;
   Matrix<T> X_;                       // (features, B)
-  std::vector<std::uint8_t> labels_;  // (B)
+  std::vector<std::int32_t> labels_;  // (B)
   long long global_step_ = 0;
   int epoch_ = 0;
   // Where the current epoch stands (non-zero only when stopped or restored mid-epoch).
