@@ -8,6 +8,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "backprop/error.hpp"
 #include "backprop/data/fetch.hpp"
 #include "backprop/train/trainer.hpp"
@@ -76,17 +80,44 @@ nlohmann::json first_layer_weights(const Network<float>& network) {
 }  // namespace
 
 nlohmann::json read_metrics(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw file_error(path, "cannot open metrics file");
+  // O_NOFOLLOW: a run file swapped for a symlink after the listing is not followed out of
+  // the directory; O_NONBLOCK: a FIFO put there cannot hang the open.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat info {};
+  if (fd < 0 || ::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    if (fd >= 0) ::close(fd);
+    throw file_error(path, "cannot open metrics file (not a regular file)");
+  }
+  if (info.st_size > (off_t{256} << 20)) {
+    ::close(fd);
+    throw file_error(path, "metrics file larger than 256 MiB");
+  }
+  std::string text(static_cast<std::size_t>(info.st_size), '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  text.resize(got);
   nlohmann::json records = nlohmann::json::array();
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
+  std::size_t begin = 0;
+  for (int number = 1; begin < text.size(); ++number) {
+    std::size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(begin, end - begin);
+    begin = end + 1;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json record;
     try {
       record = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw file_error(path + ":" + std::to_string(number), std::string("not a JSON line (") + e.what() + ")");
+    } catch (const nlohmann::json::parse_error& e) {
+      // The position only: the message must not quote the file's bytes (they reach HTTP answers).
+      throw file_error(path + ":" + std::to_string(number), "not a JSON line (syntax error at byte " +
+                                                                 std::to_string(e.byte) + ")");
+    } catch (const nlohmann::json::exception&) {
+      throw file_error(path + ":" + std::to_string(number), "not a JSON line (a number out of range)");
     }
     if (!record.is_object()) throw file_error(path + ":" + std::to_string(number), "not a JSON object");
     records.push_back(std::move(record));
@@ -139,14 +170,20 @@ std::vector<RunEntry> list_runs(const std::string& dir) {
   std::error_code error;
   if (!fs::is_directory(dir, error)) throw file_error(dir, "not a directory (--runs wants the folder of RUN.jsonl files)");
   std::vector<RunEntry> runs;
+  // Regular files only, judged without following links: a symlink (out of the directory, or
+  // a loop) is no run, and its target is never read.
+  const auto regular = [](const fs::path& path) {
+    std::error_code status_error;
+    return fs::symlink_status(path, status_error).type() == fs::file_type::regular;
+  };
   for (const auto& entry : fs::directory_iterator(dir, error)) {
     const std::string file = entry.path().filename().string();
-    if (!entry.is_regular_file() || file.size() <= 6 || file.compare(file.size() - 6, 6, ".jsonl") != 0) continue;
+    if (file.size() <= 6 || file.compare(file.size() - 6, 6, ".jsonl") != 0 || !regular(entry.path())) continue;
     std::string name = file.substr(0, file.size() - 6);
     std::string stem = name;
     if (stem.size() > 8 && stem.compare(stem.size() - 8, 8, ".metrics") == 0) stem.resize(stem.size() - 8);
     const fs::path model = fs::path(dir) / (stem + ".model");
-    runs.push_back({name, entry.path().string(), fs::is_regular_file(model) ? model.string() : ""});
+    runs.push_back({name, entry.path().string(), regular(model) ? model.string() : ""});
   }
   if (error) throw file_error(dir, "cannot list (" + error.message() + ")");
   std::sort(runs.begin(), runs.end(), [](const RunEntry& a, const RunEntry& b) { return a.name < b.name; });

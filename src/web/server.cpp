@@ -115,7 +115,12 @@ struct Server::Impl {
     inputs.model = model_ptr;
     inputs.mnist = have_mnist ? &mnist : nullptr;
     inputs.data_note = data_note;
-    CachedRun fresh{metrics_time, model_time, build_run_data(inputs)};
+    CachedRun fresh{metrics_time, model_time, {}};
+    try {
+      fresh.data = build_run_data(inputs);
+    } catch (const Error& e) {  // names the file and line, never quotes its bytes
+      return api_error(500, "run '" + inputs.name + "': " + e.what());
+    }
     cache[name] = fresh;
     return {200, fresh.data};
   }
