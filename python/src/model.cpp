@@ -242,7 +242,7 @@ class Model final : public ModelBase {
         const std::size_t count = std::min(batch, n - start);
         columns(X.data() + start * X.shape(1), count, x_);
         const Matrix<T>& logits = net_.forward(x_, false);
-        const std::uint8_t* labels = targets.labels.data() + start;
+        const std::int32_t* labels = targets.labels.data() + start;
         net_.head().losses(logits, labels, losses);
         loss_sum += static_cast<double>(losses.sum());
         for (std::size_t j = 0; j < count; ++j) {
@@ -261,7 +261,7 @@ class Model final : public ModelBase {
   // Class indices (softmax) or real targets (mse), checked against the network.
   struct Targets {
     std::size_t count = 0;
-    std::vector<std::uint8_t> labels;  // softmax: one per example, below the class count
+    std::vector<std::int32_t> labels;  // softmax: one per example, below the class count
     Rows<T> values;                    // mse: (N, outputs)
   };
 
@@ -282,7 +282,7 @@ class Model final : public ModelBase {
         if (!(v >= 0 && v < K) || v != std::floor(v))
           throw Error("y[" + std::to_string(i) + "] is " + (std::isfinite(v) ? int_text(v) : std::to_string(v)) +
                       ", not a class index in 0.." + std::to_string(K - 1));
-        t.labels[i] = static_cast<std::uint8_t>(v);
+        t.labels[i] = static_cast<std::int32_t>(v);
       }
       return t;
     }
@@ -370,7 +370,7 @@ class Model final : public ModelBase {
   Schedule schedule_;
   long long global_step_ = 0;
   Matrix<T> x_, dz_;
-  std::vector<std::uint8_t> batch_labels_;
+  std::vector<std::int32_t> batch_labels_;
   std::vector<std::size_t> order_, identity_;
 };
 

@@ -173,11 +173,15 @@ PYBIND11_MODULE(_backprop, m) {
       if (!mnist_present(dir)) fetch_mnist(dir, log);
       return load_mnist(dir);
     });
+    // MNIST's class indices are its digits (classes "0".."9"), so they fit the uint8 arrays.
+    const auto digits = [](const std::vector<std::int32_t>& labels) {
+      return std::vector<std::uint8_t>(labels.begin(), labels.end());
+    };
     py::dict out;
-    out["train_images"] = byte_rows(data.train.pixels, data.train.count, data.train.features);
-    out["train_labels"] = byte_rows(data.train.labels, data.train.count, 1).attr("ravel")();
-    out["test_images"] = byte_rows(data.test.pixels, data.test.count, data.test.features);
-    out["test_labels"] = byte_rows(data.test.labels, data.test.count, 1).attr("ravel")();
+    out["train_images"] = byte_rows(data.train.bytes, data.train.count, data.train.features);
+    out["train_labels"] = byte_rows(digits(data.train.labels), data.train.count, 1).attr("ravel")();
+    out["test_images"] = byte_rows(data.test.bytes, data.test.count, data.test.features);
+    out["test_labels"] = byte_rows(digits(data.test.labels), data.test.count, 1).attr("ravel")();
     return out;
   });
 }
