@@ -133,10 +133,12 @@ TEST_F(ServeApiTest, RowsAreAnsweredInOneBatch) {
   rows[3][9] = 1.5;
   expect_400(json{{"rows", rows}}.dump(), "application/json", "rows[3][9] = 1.5 is outside 0..1");
   expect_400(json{{"rows", json::array()}}.dump(), "application/json", "non-empty array");
-  expect_400(json{{"rows", std::vector<std::vector<double>>(web::kMaxBatchRows + 1, std::vector<double>(1))}}.dump(),
-             "application/json", "at most 1000 per request");
+  expect_400(json{{"rows", std::vector<std::vector<double>>(web::kMaxBatchRows + 1, std::vector<double>(784))}}.dump(),
+             "application/json", "\"rows\" has 1001 images; at most 1000 per request");
   expect_400(json{{"rows", {std::vector<double>(3)}}}.dump(), "application/json", "\"rows[0]\" has 3 values");
-  expect_400(json{{"rows", rows}, {"pixels", rows[0]}}.dump(), "application/json", "not both");
+  expect_400(json{{"rows", {7}}}.dump(), "application/json", "\"rows[0]\" must be an array of 784 numbers");
+  expect_400(json{{"rows", {rows[0]}}, {"pixels", rows[0]}}.dump(), "application/json", "not both");
+  expect_400(json{{"rows", {rows[0], {{"a", 1}}}}}.dump(), "application/json", "\"rows[1]\" must be an array");
 }
 
 TEST_F(ServeApiTest, PreprocessFlagCentresTheDigit) {
@@ -176,6 +178,12 @@ TEST_F(ServeApiTest, MalformedJsonIs400) {
   expect_400("pixels=1", "", "not valid JSON");
   expect_400(std::string(100000, '['), "application/json", "not valid JSON");  // deep nesting
   expect_400("[0, 1]", "application/json", "must be a JSON object");
+  expect_400("7", "application/json", "must be a JSON object");
+  // Other keys are ignored, whatever they hold.
+  std::string zeros = "0";
+  for (int i = 1; i < 784; ++i) zeros += ",0";
+  EXPECT_EQ(api.predict("{\"x\": {\"pixels\": [1, [2]], \"y\": [[3]]}, \"pixels\": [" + zeros + "]}", "").status, 200);
+  expect_400("{\"pixels\": [" + zeros + "], \"pixels\": [" + zeros + "]}", "", "\"pixels\" given twice");
   expect_400("{\"image\": []}", "application/json", "missing \"pixels\"");
   expect_400(json{{"pixels", std::vector<double>(784)}, {"detail", 1}}.dump(), "application/json",
              "\"detail\" must be true or false");

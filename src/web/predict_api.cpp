@@ -13,6 +13,7 @@
 #include "backprop/error.hpp"
 #include "backprop/nn/layers.hpp"
 #include "backprop/data/preprocess.hpp"
+#include "predict_json.hpp"
 
 namespace backprop::web {
 
@@ -85,23 +86,6 @@ PredictApi::PredictApi(const ModelFile& model, std::string name)
 
 namespace {
 
-// One row of 784 JSON numbers into out; an error message naming the value ("pixels[5]" or
-// "rows[2][5]"), or "" when every value is a number in 0..1.
-std::string read_pixels(const nlohmann::json& values, const std::string& name, float* out) {
-  if (!values.is_array()) return "\"" + name + "\" must be an array of 784 numbers";
-  if (values.size() != kPixels)
-    return "\"" + name + "\" has " + std::to_string(values.size()) + " values; expected 784 (28x28)";
-  for (int i = 0; i < kPixels; ++i) {
-    const nlohmann::json& v = values[i];
-    if (!v.is_number()) return name + "[" + std::to_string(i) + "] is not a number";
-    const double value = v.get<double>();
-    if (!std::isfinite(value) || value < 0 || value > 1)
-      return name + "[" + std::to_string(i) + "] = " + v.dump() + " is outside 0..1";
-    out[i] = static_cast<float>(value);
-  }
-  return "";
-}
-
 // An application/octet-stream body that is not a PNG: 784 uint8 or 784 float32 values.
 std::string read_binary(const std::string& body, float* out) {
   if (body.size() == kPixels) {
@@ -148,47 +132,15 @@ ApiReply PredictApi::predict(const std::string& body, const std::string& content
       return api_error(400, "unsupported Content-Type '" + type +
                                 "': send application/json, image/png or application/octet-stream");
 
-    nlohmann::json request;
-    try {
-      request = nlohmann::json::parse(body);
-    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
-      return api_error(400, std::string("body is not valid JSON (") + e.what() + ")");
+    PredictJson request;
+    if (const std::string error = parse_predict_json(body, kPixels, kMaxBatchRows, request); !error.empty())
+      return api_error(400, error);
+    for (std::size_t r = 0; r < request.rows && request.preprocess; ++r) {
+      float* input = request.values.data() + r * kPixels;
+      const auto centred = to_mnist_input(GrayImage{28, 28, std::vector<float>(input, input + kPixels)});
+      std::copy(centred.begin(), centred.end(), input);
     }
-    if (!request.is_object()) return api_error(400, "body must be a JSON object {\"pixels\": [784 numbers]}");
-    bool preprocess = false;
-    if (const auto flag = request.find("preprocess"); flag != request.end()) {
-      if (!flag->is_boolean()) return api_error(400, "\"preprocess\" must be true or false");
-      preprocess = flag->get<bool>();
-    }
-    if (const auto flag = request.find("detail"); flag != request.end()) {
-      if (!flag->is_boolean()) return api_error(400, "\"detail\" must be true or false");
-      detail = detail || flag->get<bool>();
-    }
-    const auto pixels = request.find("pixels");
-    const auto rows = request.find("rows");
-    if (pixels != request.end() && rows != request.end())
-      return api_error(400, "send \"pixels\" (one image) or \"rows\" (several), not both");
-    if (pixels == request.end() && rows == request.end())
-      return api_error(400, "missing \"pixels\" (784 numbers in 0..1, row by row) or \"rows\" (a list of such)");
-    const bool batch = rows != request.end();
-    if (batch && (!rows->is_array() || rows->empty()))
-      return api_error(400, "\"rows\" must be a non-empty array of images of 784 numbers");
-    if (batch && rows->size() > kMaxBatchRows)
-      return api_error(400, "\"rows\" has " + std::to_string(rows->size()) + " images; at most " +
-                                std::to_string(kMaxBatchRows) + " per request");
-    const std::size_t count = batch ? rows->size() : 1;
-    std::vector<float> inputs(count * kPixels);
-    for (std::size_t r = 0; r < count; ++r) {
-      float* input = inputs.data() + r * kPixels;
-      const std::string error = batch ? read_pixels((*rows)[r], "rows[" + std::to_string(r) + "]", input)
-                                      : read_pixels(*pixels, "pixels", input);
-      if (!error.empty()) return api_error(400, error);
-      if (preprocess) {
-        const auto centred = to_mnist_input(GrayImage{28, 28, std::vector<float>(input, input + kPixels)});
-        std::copy(centred.begin(), centred.end(), input);
-      }
-    }
-    return predict_inputs(inputs.data(), count, detail, batch);
+    return predict_inputs(request.values.data(), request.rows, detail || request.detail, request.batch);
   } catch (const std::exception& e) {  // e.g. bad_alloc: still an answer, never a crash
     return api_error(500, std::string("internal error: ") + e.what());
   }
