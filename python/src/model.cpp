@@ -40,7 +40,8 @@ Rows<T> features(py::array X, int width) {
                 std::to_string(width));
   const T* data = rows.data();
   const std::size_t n = static_cast<std::size_t>(rows.size());
-  for (std::size_t i = 0; i < n; ++i)
+  if (Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(data, Eigen::Index(n)).allFinite()) return rows;
+  for (std::size_t i = 0; i < n; ++i)  // find the first bad entry, to name it
     if (!std::isfinite(static_cast<double>(data[i])))
       throw Error("X holds " + std::to_string(double(data[i])) + " at row " + std::to_string(i / width) +
                   ", column " + std::to_string(i % width) + " (NaN and infinity cannot be learned from)");
