@@ -100,20 +100,31 @@ class Network:
         """(accuracy, mean loss) over the rows of X, as `backprop train` evaluates."""
         return self._core.evaluate(np.asarray(X), np.asarray(y), int(batch_size))
 
-    def save(self, path):
-        """A model file that `backprop eval/predict/serve/export` read."""
-        self._core.save(os.fspath(path))
+    def save(self, path, scaling="unit"):
+        """A model file that `backprop eval/predict/serve/export` read.
+
+        scaling: how the CLI turns its files' values into this network's inputs: "unit"
+        (p / 255, MNIST's bytes as the seed scales them) or "none"."""
+        outputs = self.sizes[-1]
+        if self.head == "softmax":
+            self._core.save(os.fspath(path), [str(k) for k in range(outputs)], scaling)
+        else:
+            self._core.save(os.fspath(path), [], scaling, target_mean=[0.0] * outputs,
+                            target_deviation=[1.0] * outputs)
 
     @classmethod
     def load(cls, path, dtype=None):
-        """The network of a model file (or checkpoint) the CLI wrote."""
-        return cls(None, _core=_backprop.load_core(os.fspath(path), dtype or ""))
+        """The network of a model file (or checkpoint) the CLI wrote (its raw inputs: no scaling)."""
+        return cls(None, _core=_backprop.load_core(os.fspath(path), dtype or "")[0])
 
 
 def load(path):
-    """A fitted MLPClassifier (softmax models) or MLPRegressor (mse models) from a model file."""
+    """A fitted MLPClassifier (softmax models) or MLPRegressor (mse models) from a model file.
+
+    It predicts from the file's own features: the model's scaling (p / 255 for MNIST's, the
+    training mean and deviation for a CSV) is applied to X first, as `backprop predict` does."""
     from ._estimator import _from_core
-    return _from_core(_backprop.load_core(os.fspath(path), ""))
+    return _from_core(*_backprop.load_core(os.fspath(path), ""))
 
 
 def mnist(directory=None):

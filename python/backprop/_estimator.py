@@ -272,6 +272,9 @@ class _BaseMLP(BaseEstimator):
         """Probabilities (classifier) or outputs (regressor), float64, for the rows of X."""
         check_is_fitted(self, "n_iter_")
         X = self._validate_data(X, reset=False, dtype=self._np_dtype, order="C")
+        scaling = getattr(self, "_input_scaling", None)  # a model file's (backprop.load)
+        if scaling is not None:
+            X = np.ascontiguousarray(((X - scaling[0]) / scaling[1]).astype(self._np_dtype))
         return self._core.predict_f64(X)
 
     # --- the network's parameters, scikit-learn's layout (the network's own memory) ---
@@ -286,10 +289,23 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "n_iter_")
         return [b.ravel() for name, b in self._core.params().items() if name[0] == "b"]
 
-    def save(self, path):
-        """A model file that `backprop eval/predict/serve/export` read (the class order is classes_)."""
+    def save(self, path, scaling="none"):
+        """A model file that `backprop eval/predict/serve/export` read.
+
+        scaling: how the CLI should turn its files' values into this estimator's X: "none"
+        (X is the file's values), or "unit" (X was bytes / 255, as for MNIST). Class names are
+        str(classes_)."""
         check_is_fitted(self, "n_iter_")
-        self._core.save(os.fspath(path))
+        if getattr(self, "_input_scaling", None) is not None:
+            raise ValueError("save: this model came from a model file with its own scaling; copy that file")
+        self._write_model(os.fspath(path), scaling)
+
+    def _write_model(self, path, scaling):
+        outputs = self._core.sizes[-1]
+        if self._is_classifier:
+            self._core.save(path, [str(c) for c in self.classes_], scaling)
+        else:
+            self._core.save(path, [], scaling, target_mean=[0.0] * outputs, target_deviation=[1.0] * outputs)
 
     # --- pickling: the network travels as the project's model-file bytes ---
 
@@ -299,7 +315,7 @@ class _BaseMLP(BaseEstimator):
         if core is not None:
             with tempfile.TemporaryDirectory() as directory:
                 path = os.path.join(directory, "network.model")
-                core.save(path)
+                self._write_model(path, "none")
                 with open(path, "rb") as f:
                     state["_model_file"] = f.read()
         state.pop("_optimizer_ready", None)  # the optimizer's moments are not in a model file
@@ -313,7 +329,7 @@ class _BaseMLP(BaseEstimator):
                 path = os.path.join(directory, "network.model")
                 with open(path, "wb") as f:
                     f.write(model)
-                self._core = _backprop.load_core(path, self.dtype)
+                self._core = _backprop.load_core(path, self.dtype)[0]
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -391,10 +407,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def predict(self, X):
         out = self._scores(X)
+        target = getattr(self, "_target_scaling", None)  # a model file's standardised targets
+        if target is not None:
+            out = out * target[1] + target[0]
         return out.ravel() if out.shape[1] == 1 else out
 
 
-def _from_core(core):
+def _from_core(core, schema):
     """A fitted estimator around a network read from a model file (backprop.load)."""
     activation = {"sigmoid": "logistic"}.get(core.activations[0], core.activations[0]) if core.activations \
         else "relu"
@@ -406,8 +425,16 @@ def _from_core(core):
     model.n_iter_, model.t_, model.loss_curve_ = 0, 0, []
     model.n_layers_, model.n_outputs_ = len(core.sizes), core.sizes[-1]
     model.out_activation_ = "softmax" if classifier else "identity"
+    # x = (v - shift) / scale, as the model's Scaling (data/dataset.hpp) turns file values into inputs.
+    if schema["scaling"] == "unit":
+        model._input_scaling = (0.0, 255.0)
+    elif schema["scaling"] == "standard":
+        model._input_scaling = (np.asarray(schema["mean"], np.float64), np.asarray(schema["deviation"], np.float64))
     if classifier:
-        model.classes_ = np.arange(core.sizes[-1])
+        names = schema["classes"]
+        numbered = all(n.lstrip("-").isdigit() for n in names)
+        model.classes_ = np.array([int(n) for n in names]) if numbered else np.array(names)
     else:
         model._y_ndim = 1 if core.sizes[-1] == 1 else 2
+        model._target_scaling = (np.asarray(schema["target_mean"]), np.asarray(schema["target_deviation"]))
     return model

@@ -256,7 +256,7 @@ class Model final : public ModelBase {
     return py::make_tuple(n ? double(correct) / double(n) : 0.0, n ? loss_sum / double(n) : 0.0);
   }
 
-  void save(const std::string& path) const override { save_model(path, net_); }
+  void save(const std::string& path, const DataSchema& data) const override { save_model(path, net_, &data); }
 
  private:
   // Class indices (softmax) or real targets (mse), checked against the network.
@@ -388,11 +388,12 @@ std::unique_ptr<ModelBase> make_model(const NetworkSpec& spec, const std::string
   return model;
 }
 
-std::unique_ptr<ModelBase> load_model(const std::string& path, const std::string& dtype) {
+std::unique_ptr<ModelBase> load_model(const std::string& path, const std::string& dtype, DataSchema* data) {
   const ModelFile file = read_model(path);
   const std::string chosen = dtype.empty() ? (file.is_double ? "f64" : "f32") : dtype;
   auto model = make_model(file.spec, chosen, InitScheme::xavier_normal, 0);
   model->set_params_f64(file.params);
+  if (data) *data = file.data;
   return model;
 }
 

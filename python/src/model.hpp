@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "backprop/data/dataset.hpp"
 #include "backprop/nn/init.hpp"
 #include "backprop/nn/network.hpp"
 #include "backprop/nn/optimizer.hpp"
@@ -54,12 +55,14 @@ class ModelBase {
   virtual long long global_step() const = 0;
   virtual EpochResult epoch(py::array X, py::array y, std::size_t batch, bool shuffle, bool sum_reduction) = 0;
   virtual py::tuple evaluate(py::array X, py::array y, std::size_t batch) = 0;
-  virtual void save(const std::string& path) const = 0;
+  // A model file with data's schema (the features' scaling, the class names) for the CLI.
+  virtual void save(const std::string& path, const DataSchema& data) const = 0;
 };
 
 std::unique_ptr<ModelBase> make_model(const NetworkSpec& spec, const std::string& dtype, InitScheme init,
                                       std::uint64_t seed);
-// A model whose parameters come from a model file (or checkpoint) that the CLI wrote.
-std::unique_ptr<ModelBase> load_model(const std::string& path, const std::string& dtype);
+// A model whose parameters come from a model file (or checkpoint) that the CLI wrote; its
+// data schema (scaling, class names) into *data when given.
+std::unique_ptr<ModelBase> load_model(const std::string& path, const std::string& dtype, DataSchema* data = nullptr);
 
 }  // namespace backprop::python

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "backprop/data/dataset.hpp"
 #include "backprop/data/fetch.hpp"
 #include "backprop/data/idx.hpp"
 #include "backprop/error.hpp"
@@ -48,9 +49,10 @@ py::array_t<double> to_numpy(const Matrix<double>& m) {
   return a;
 }
 
-py::array_t<std::uint8_t> byte_rows(const std::vector<std::uint8_t>& bytes, std::size_t rows, std::size_t cols) {
-  py::array_t<std::uint8_t> a({py::ssize_t(rows), py::ssize_t(cols)});
-  std::copy(bytes.begin(), bytes.end(), a.mutable_data());
+template <typename V>
+py::array_t<V> to_array(const std::vector<V>& values, std::vector<py::ssize_t> shape) {
+  py::array_t<V> a(shape);
+  std::copy(values.begin(), values.end(), a.mutable_data());
   return a;
 }
 
@@ -145,16 +147,41 @@ PYBIND11_MODULE(_backprop, m) {
            py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true,
            py::arg("sum_reduction") = false)
       .def("evaluate", &ModelBase::evaluate, py::arg("X"), py::arg("y"), py::arg("batch_size") = 1000)
-      .def("save", [](const ModelBase& self, const std::string& path) {
-        file_operation(path, false, [&] {
-          self.save(path);
-          return 0;
-        });
-      });
+      // save(path, classes, scaling, mean, deviation, target_mean, target_deviation): the DATA
+      // section says how the CLI turns its files' values into this network's inputs.
+      .def("save",
+           [](const ModelBase& self, const std::string& path, const std::vector<std::string>& classes,
+              const std::string& scaling, const std::vector<float>& mean, const std::vector<float>& deviation,
+              const std::vector<double>& target_mean, const std::vector<double>& target_deviation) {
+             DataSchema data;
+             data.features = static_cast<std::size_t>(self.spec().sizes.front());
+             if (data.features == 784) data.rows = data.cols = 28;  // an MNIST-shaped input: an image
+             data.classes = classes;
+             data.scaling.kind = scale_kind_from_name(scaling);
+             data.scaling.mean = mean, data.scaling.deviation = deviation;
+             data.target_mean = target_mean, data.target_deviation = target_deviation;
+             file_operation(path, false, [&] {
+               self.save(path, data);
+               return 0;
+             });
+           },
+           py::arg("path"), py::arg("classes") = std::vector<std::string>{}, py::arg("scaling") = "none",
+           py::arg("mean") = std::vector<float>{}, py::arg("deviation") = std::vector<float>{},
+           py::arg("target_mean") = std::vector<double>{}, py::arg("target_deviation") = std::vector<double>{});
 
+  // (core, schema dict) of a model file: classes, scaling, mean, deviation, target_mean, target_deviation.
   m.def("load_core",
         [](const std::string& path, const std::string& dtype) {
-          return file_operation(path, true, [&] { return python::load_model(path, dtype); });
+          DataSchema data;
+          auto core = file_operation(path, true, [&] { return python::load_model(path, dtype, &data); });
+          py::dict schema;
+          schema["classes"] = data.classes;
+          schema["scaling"] = std::string(scale_kind_name(data.scaling.kind));
+          schema["mean"] = data.scaling.mean;
+          schema["deviation"] = data.scaling.deviation;
+          schema["target_mean"] = data.target_mean;
+          schema["target_deviation"] = data.target_deviation;
+          return py::make_tuple(std::move(core), schema);
         },
         py::arg("path"), py::arg("dtype") = "");
 
@@ -173,15 +200,13 @@ PYBIND11_MODULE(_backprop, m) {
       if (!mnist_present(dir)) fetch_mnist(dir, log);
       return load_mnist(dir);
     });
-    // MNIST's class indices are its digits (classes "0".."9"), so they fit the uint8 arrays.
-    const auto digits = [](const std::vector<std::int32_t>& labels) {
-      return std::vector<std::uint8_t>(labels.begin(), labels.end());
-    };
     py::dict out;
-    out["train_images"] = byte_rows(data.train.bytes, data.train.count, data.train.features);
-    out["train_labels"] = byte_rows(digits(data.train.labels), data.train.count, 1).attr("ravel")();
-    out["test_images"] = byte_rows(data.test.bytes, data.test.count, data.test.features);
-    out["test_labels"] = byte_rows(digits(data.test.labels), data.test.count, 1).attr("ravel")();
+    const auto n = [](const Dataset& d) { return py::ssize_t(d.count); };
+    const auto f = [](const Dataset& d) { return py::ssize_t(d.features); };
+    out["train_images"] = to_array(data.train.bytes, {n(data.train), f(data.train)});
+    out["train_labels"] = to_array(data.train.labels, {n(data.train)});  // class indices: digits 0..9
+    out["test_images"] = to_array(data.test.bytes, {n(data.test), f(data.test)});
+    out["test_labels"] = to_array(data.test.labels, {n(data.test)});
     return out;
   });
 }
