@@ -202,8 +202,10 @@ class Model final : public ModelBase {
       py::gil_scoped_release release;
       using Clock = std::chrono::steady_clock;
       auto last_check = Clock::now();
-      order_.resize(n);
-      std::iota(order_.begin(), order_.end(), 0);
+      if (order_.size() != n) {  // each epoch shuffles the last one's order, as the trainer does
+        order_.resize(n);
+        std::iota(order_.begin(), order_.end(), 0);
+      }
       if (shuffle)  // Fisher-Yates with the network's generator, as the trainer shuffles
         for (std::size_t i = n; i > 1; --i) std::swap(order_[i - 1], order_[rng_() % i]);
       double weighted = 0;

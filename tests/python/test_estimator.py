@@ -167,3 +167,24 @@ def test_bad_data_raises_value_error():
         clf.partial_fit(X, [0, 1, 2, 0])
     with pytest.raises(FileNotFoundError, match="nowhere.model"):
         backprop.load("/nonexistent/nowhere.model")
+
+
+def test_the_gil_is_released_while_training():
+    """Another Python thread keeps running while fit() trains (it would starve if fit held the GIL)."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((4000, 50)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    ticks, done = [0], threading.Event()
+
+    def count():
+        while not done.is_set():
+            ticks[0] += 1
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    before = ticks[0]
+    backprop.MLPClassifier(hidden_layer_sizes=(128,), max_iter=5, random_state=0, threads=1).fit(X, y)
+    during = ticks[0] - before
+    done.set()
+    counter.join()
+    assert during > 10000, during  # the counter thread got the interpreter while C++ trained
