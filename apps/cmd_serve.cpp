@@ -66,9 +66,10 @@ Command add_serve(CLI::App& app) {
   sub->add_option("--max-body", o->max_body, "Largest request body in bytes; larger ones get 413")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1024}, std::size_t{64} << 20));
-  sub->add_option("--workers", o->workers, "Threads serving the connections (each serves any number of them)")
+  sub->add_option("--workers", o->workers,
+                  "Threads serving the connections, each any number of them (0 = one per core)")
       ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+      ->check(CLI::Range(std::size_t{0}, std::size_t{256}));
   sub->add_option("--max-connections", o->max_connections, "Connections open at once; more get 503")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));

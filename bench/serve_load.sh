@@ -6,10 +6,11 @@
 # memory change beyond +-10%. Loopback only: the server binds 127.0.0.1.
 #
 #   bench/serve_load.sh [--model FILE] [--connections 64] [--seconds 30] [--threads 2]
-#                       [--close] [--get PATH] [--serve-args "--workers 1"] [--backprop BIN]
+#                       [--close] [--get PATH] [--serve-args "--workers 1"] [--idle 1000] [--backprop BIN]
 #
 # --close sends `Connection: close` (a fresh connection per request); --get PATH loads a GET
-# route instead of the predict POST; --serve-args passes flags to `serve`. The server and wrk
+# route instead of the predict POST; --serve-args passes flags to `serve`; --idle N then also
+# times new clients while N connections sit idle (bench/serve_idle.py). The server and wrk
 # run at the same niceness ($NICE, default 10: the machine is shared), and the table records
 # how busy the CPUs were over 3 s before the run and the load average after it.
 #
@@ -19,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 model="" connections=64 seconds=30 threads=2 backprop=build/apps/backprop data="${BACKPROP_DATA:-data/mnist}"
-close="" get="" serve_args="" nice_level="${NICE:-10}"
+close="" get="" serve_args="" idle="" nice_level="${NICE:-10}"
 while (($#)); do
   case "$1" in
     --model) model=$2; shift 2 ;;
@@ -29,6 +30,7 @@ while (($#)); do
     --close) close=1; shift ;;
     --get) get=$2; shift 2 ;;
     --serve-args) serve_args=$2; shift 2 ;;
+    --idle) idle=$2; shift 2 ;;
     --backprop) backprop=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -93,6 +95,8 @@ sleep 1
 rss_after=$(rss)
 load=$(cut -d' ' -f1 /proc/loadavg)
 kill -0 "$server" || { echo "serve_load: the server died" >&2; exit 1; }
+idle_ok=0
+if [[ -n "$idle" ]]; then nice -n "$nice_level" python3 bench/serve_idle.py "$port" "$idle" || idle_ok=1; fi
 
 python3 - "$work/wrk.out" "$rss_before" "$rss_after" "$connections" "$seconds" "$busy_before" "$load" \
   "${close:+close}" <<'PY'
@@ -119,3 +123,4 @@ ok = non2xx == 0 and socket_errors == 0 and abs(change) <= 10
 print("serve_load: %s" % ("ok" if ok else "FAILED (errors, or memory changed by more than 10%)"))
 sys.exit(0 if ok else 1)
 PY
+exit "$idle_ok"

@@ -4,6 +4,7 @@
 // change.
 #include "backprop/web/server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -173,8 +174,8 @@ struct Server::Impl {
 Server::Server(const ServerOptions& options) : impl_(std::make_unique<Impl>(options)) {
   Impl& s = *impl_;
   if (options.model_path.empty()) throw Error("serve: --model FILE is required");
-  if (!(options.request_timeout > 0) || options.workers == 0 || options.max_connections == 0)
-    throw Error("serve: the request timeout, the workers and the connection limit must be positive");
+  if (!(options.request_timeout > 0) || options.max_connections == 0)
+    throw Error("serve: the request timeout and the connection limit must be positive");
   s.model = read_model(options.model_path);
   s.api = std::make_unique<PredictApi>(s.model, fs::path(options.model_path).filename().string());
   if (!options.runs_dir.empty()) list_runs(options.runs_dir);  // fail now on a bad directory
@@ -184,7 +185,8 @@ Server::Server(const ServerOptions& options) : impl_(std::make_unique<Impl>(opti
   HttpLimits limits;
   limits.max_body = options.max_body;
   limits.request_timeout = options.request_timeout;
-  limits.workers = options.workers;
+  // One worker per core: a worker serves any number of connections, so more only contend.
+  limits.workers = options.workers ? options.workers : std::max(1u, std::thread::hardware_concurrency());
   limits.max_connections = options.max_connections;
   s.http = std::make_unique<HttpServer>(
       limits,

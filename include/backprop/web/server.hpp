@@ -28,7 +28,7 @@ struct ServerOptions {
   // connections too), and take each response within as many; otherwise it is closed. A slow
   // or silent client holds a socket, never a worker.
   double request_timeout = 10;
-  std::size_t workers = 2;                // threads running the event loop
+  std::size_t workers = 0;                // threads running the event loop; 0 = one per core
   std::size_t max_connections = 10000;    // open at once; more get 503
 };
 
