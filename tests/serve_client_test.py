@@ -112,6 +112,28 @@ def main():
                                      capture_output=True, text=True, timeout=10)
                 check(out.stdout == "413", "curl %s, 4 MiB: %s" % (" ".join(extra), out.stdout))
 
+        # Expect: 100-continue on an acceptable body: the server says continue at once (curl
+        # would otherwise wait a second before sending the body).
+        if shutil.which("curl"):
+            path = os.path.join(work, "ok.json")
+            with open(path, "w") as f:
+                json.dump({"pixels": [0] * 784}, f)
+            start_time = time.monotonic()
+            out = subprocess.run(["curl", "-s", "-o", os.devnull, "-w", "%{http_code}", "--max-time", "5",
+                                  "-H", "Content-Type: application/json", "-H", "Expect: 100-continue",
+                                  "--expect100-timeout", "3", "--data-binary", "@" + path,
+                                  "http://127.0.0.1:%d/api/predict" % port], capture_output=True, text=True, timeout=10)
+            waited = time.monotonic() - start_time
+            check(out.stdout == "200" and waited < 2.5, "curl with Expect: 100-continue: %s after %.2f s" % (out.stdout, waited))
+
+        # HEAD: the headers of GET, no body.
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("HEAD", "/api/model")
+        r = c.getresponse()
+        length = int(r.getheader("Content-Length", "0"))
+        check(r.status == 200 and length > 100 and r.read() == b"", "HEAD /api/model: %d, Content-Length %d" % (r.status, length))
+        c.close()
+
         # A good request still works, small by default and detailed when asked.
         body = json.dumps({"pixels": [0] * 784}).encode()
         with urllib.request.urlopen(urllib.request.Request(
