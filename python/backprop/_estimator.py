@@ -199,6 +199,9 @@ class _BaseMLP(BaseEstimator):
                 X, targets, random_state=seed, test_size=self.validation_fraction, stratify=stratify)
             X, X_val = np.ascontiguousarray(X), np.ascontiguousarray(X_val)
         n = len(X)
+        # The first layer's sparse path pays only when most inputs are 0 (MNIST: 81%); on dense
+        # tables, listing each batch's nonzeros before taking the dense product is wasted work.
+        self._core.set_sparse_input(bool(np.count_nonzero(X[:10000]) <= 0.5 * X[:10000].size))
         batch = self._batch_size(n)
         steps_per_epoch = -(-n // batch)
         if self.schedule is not None:  # ours: the library's schedule over the whole run

@@ -190,6 +190,7 @@ class Model final : public ModelBase {
   }
 
   long long global_step() const override { return global_step_; }
+  void set_sparse_input(bool on) override { net_.set_sparse_input(on); }
 
   EpochResult epoch(py::array X_in, py::array y_in, std::size_t batch, bool shuffle, bool sum_reduction) override {
     if (batch == 0) throw Error("batch_size must be positive");

@@ -53,6 +53,8 @@ class ModelBase {
   virtual void set_optimizer(const OptimizerConfig& config) = 0;
   virtual void set_schedule(const Schedule& schedule) = 0;
   virtual long long global_step() const = 0;
+  // Whether the first layer skips zero inputs (on by default: for mostly-zero data like MNIST's).
+  virtual void set_sparse_input(bool on) = 0;
   virtual EpochResult epoch(py::array X, py::array y, std::size_t batch, bool shuffle, bool sum_reduction) = 0;
   virtual py::tuple evaluate(py::array X, py::array y, std::size_t batch) = 0;
   // A model file with data's schema (the features' scaling, the class names) for the CLI.

@@ -139,6 +139,7 @@ PYBIND11_MODULE(_backprop, m) {
       .def("step", &ModelBase::step)
       .def("set_optimizer", &ModelBase::set_optimizer)
       .def("set_schedule", &ModelBase::set_schedule)
+      .def("set_sparse_input", &ModelBase::set_sparse_input)
       .def("epoch",
            [](ModelBase& self, py::array X, py::array y, std::size_t batch, bool shuffle, bool sum_reduction) {
              const auto r = self.epoch(X, y, batch, shuffle, sum_reduction);
