@@ -11,6 +11,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -113,6 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() { --shared_.metrics.open_connections; }
 
   void start() { read_request(); }
+  net::any_io_executor executor() { return stream_.get_executor(); }
 
  private:
   void read_request() {
@@ -282,15 +284,29 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t linger_left_ = kLingerStrayBytes;  // what a lingering close still reads
 };
 
+// One io_context per worker thread, connections dealt out in turn: a connection's steps all
+// run on its worker, so they need no strand and wake no other thread (against one shared
+// io_context with strands: docs/web.md).
 struct HttpServer::Impl {
-  Shared shared;  // before io: sessions destroyed with io use it
-  net::io_context io;
-  tcp::acceptor acceptor{io};
-  net::steady_timer retry{io};
+  explicit Impl(std::size_t workers) : loops(make_loops(workers)), acceptor(*loops[0]), retry(*loops[0]) {
+    for (auto& loop : loops) busy.push_back(net::make_work_guard(*loop));  // run() waits for connections
+  }
+  static std::vector<std::unique_ptr<net::io_context>> make_loops(std::size_t workers) {
+    std::vector<std::unique_ptr<net::io_context>> loops;
+    for (std::size_t i = 0; i < std::max<std::size_t>(workers, 1); ++i) loops.push_back(std::make_unique<net::io_context>(1));
+    return loops;
+  }
+  Shared shared;  // before the loops: sessions destroyed with them use it
+  std::vector<std::unique_ptr<net::io_context>> loops;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> busy;
+  tcp::acceptor acceptor;
+  net::steady_timer retry;
+  std::size_t next = 0;  // the loop of the next connection (used by the accept loop only)
   std::atomic<bool> stopped{false};
 
   void accept() {
-    acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    net::io_context& loop = *loops[next++ % loops.size()];
+    acceptor.async_accept(loop, [this](beast::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
         // Out of file descriptors, say: try again shortly instead of spinning.
@@ -309,7 +325,8 @@ struct HttpServer::Impl {
         socket.write_some(net::buffer(kBusy), ignored);  // best effort, never blocks
         socket.shutdown(tcp::socket::shutdown_both, ignored);
       } else {
-        std::make_shared<Session>(std::move(socket), shared)->start();
+        auto session = std::make_shared<Session>(std::move(socket), shared);
+        net::post(session->executor(), [session] { session->start(); });  // on its own loop's thread
       }
       accept();
     });
@@ -318,7 +335,7 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(const HttpLimits& limits, std::vector<std::pair<std::string, std::string>> default_headers,
                        HttpHandler handler, HttpRunsLong runs_long, bool log_requests)
-    : impl_(std::make_unique<Impl>()) {
+    : impl_(std::make_unique<Impl>(limits.workers)) {
   Shared& s = impl_->shared;
   s.limits = limits;
   s.default_headers = std::move(default_headers);
@@ -360,14 +377,14 @@ void HttpServer::run() {
   if (impl_->stopped) return;
   impl_->accept();
   std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < impl_->shared.limits.workers; ++i) threads.emplace_back([this] { impl_->io.run(); });
-  impl_->io.run();
+  for (std::size_t i = 1; i < impl_->loops.size(); ++i) threads.emplace_back([this, i] { impl_->loops[i]->run(); });
+  impl_->loops[0]->run();
   for (auto& thread : threads) thread.join();
 }
 
 void HttpServer::stop() {
   impl_->stopped = true;
-  impl_->io.stop();
+  for (auto& loop : impl_->loops) loop->stop();
 }
 
 const Metrics& HttpServer::metrics() const { return impl_->shared.metrics; }

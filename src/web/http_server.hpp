@@ -1,7 +1,7 @@
 // The HTTP/1.1 layer of `backprop serve` on Boost.Beast and Boost.Asio (private to src/web/;
 // server.cpp puts the routes on it). docs/web.md says why Beast and not cpp-httplib.
 //
-// Event-driven: `workers` threads run one io_context, and a connection costs a socket and a
+// Event-driven: `workers` threads run an event loop each, and a connection costs a socket and a
 // small buffer, not a thread, so idle or slow connections starve nobody. What it guarantees:
 // - each request arrives whole (line, headers, body) within request_timeout of the server
 //   starting to wait for it (idle keep-alive connections too), else the connection is
