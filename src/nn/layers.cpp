@@ -9,55 +9,55 @@ namespace backprop {
 // ---- Dense -----------------------------------------------------------------------------
 
 template <typename T>
-Dense<T>::Dense(int n_in, int n_out, int index)
+Dense<T>::Dense(int n_in, int n_out, int index, bool input_gradient)
     : W(Matrix<T>::Zero(n_out, n_in)),
       dW(Matrix<T>::Zero(n_out, n_in)),
       b(Matrix<T>::Zero(n_out, 1)),
       db(Matrix<T>::Zero(n_out, 1)),
-      index_(index) {}
+      index_(index),
+      input_gradient_(input_gradient) {}
 
 template <typename T>
 const Matrix<T>& Dense<T>::forward(const Matrix<T>& x, bool /*training*/) {
   x_ = &x;
-  sparse_ = sparse_input_ && xs_.assign(x, kMaxSparseDensity) <= kMaxSparseDensity;
-  if (sparse_) {
-    sparse_affine(W, b, xs_, z_);  // the same z, summed over the nonzero x_i only
-    return z_;
-  }
+  sparse_ = false;
   z_.noalias() = W * x;   // z = W x + b    (n_out, B)
   z_.colwise() += b.col(0);
   return z_;
 }
 
 template <typename T>
-const Matrix<T>& Dense<T>::backward(const Matrix<T>& dz, bool need_dx, const FusedSgd<T>* sgd) {
+const Matrix<T>& Dense<T>::backward(const Matrix<T>& dz) {
   // In the forward pass z = W x + b, so
   //   dx = W^T dz            (n_in, B)
   //   dW = dz x^T            (n_out, n_in)   summed over the batch by the product
   //   db = sum_batch dz      (n_out, 1)
   // The 1/B of a mean loss is already inside dz (the head puts it there).
-  if (need_dx) dx_.noalias() = W.transpose() * dz;  // before any update: dx needs the old W
-  if (sparse_) {  // the same dW = dz x^T, skipping the zero x_i (sparse.hpp)
-    if (sgd) {
-      sparse_add_outer(-sgd->lr_weights, dz, xs_, W);
-      b.noalias() -= sgd->lr_biases * dz.rowwise().sum();
-    } else {
-      dW.setZero();
-      sparse_add_outer(T(1), dz, xs_, dW);
-      db = dz.rowwise().sum();
-    }
-    return dx_;
-  }
-  if (sgd) {
-    // W <- W - lr dz x^T as one matrix product accumulated into W: dW is never stored,
-    // and W is read and written once instead of three times.
-    W.noalias() -= sgd->lr_weights * (dz * x_->transpose());
-    b.noalias() -= sgd->lr_biases * dz.rowwise().sum();
-    return dx_;
-  }
   dW.noalias() = dz * x_->transpose();
   db = dz.rowwise().sum();
+  return input_gradient(dz);
+}
+
+template <typename T>
+const Matrix<T>& Dense<T>::input_gradient(const Matrix<T>& dz) {
+  if (input_gradient_) dx_.noalias() = W.transpose() * dz;  // dx = W^T dz
   return dx_;
+}
+
+template <typename T>
+const Matrix<T>* Dense<T>::forward_sparse(const Matrix<T>& x) {
+  x_ = &x;
+  sparse_ = xs_.assign(x, kMaxSparseDensity) <= kMaxSparseDensity;
+  if (!sparse_) return nullptr;
+  sparse_affine(W, b, xs_, z_);  // the same z, summed over the nonzero x_i only
+  return &z_;
+}
+
+template <typename T>
+void Dense<T>::backward_sparse(const Matrix<T>& dz) {
+  dW.setZero();  // the same dW = dz x^T, skipping the zero x_i
+  sparse_add_outer(T(1), dz, xs_, dW);
+  db = dz.rowwise().sum();
 }
 
 template <typename T>
@@ -81,8 +81,7 @@ const Matrix<T>& ActivationLayer<T>::forward(const Matrix<T>& z, bool /*training
 }
 
 template <typename T>
-const Matrix<T>& ActivationLayer<T>::backward(const Matrix<T>& dh, bool /*need_dx*/,
-                                              const FusedSgd<T>* /*sgd*/) {
+const Matrix<T>& ActivationLayer<T>::backward(const Matrix<T>& dh) {
   activation_backward(kind_, *z_, h_, dh, dz_);  // dz = dh ⊙ g'(z)
   return dz_;
 }
@@ -107,7 +106,7 @@ const Matrix<T>& Dropout<T>::forward(const Matrix<T>& x, bool training) {
 }
 
 template <typename T>
-const Matrix<T>& Dropout<T>::backward(const Matrix<T>& dh, bool /*need_dx*/, const FusedSgd<T>* /*sgd*/) {
+const Matrix<T>& Dropout<T>::backward(const Matrix<T>& dh) {
   if (!active_) {
     dx_ = dh;
     return dx_;

@@ -77,7 +77,8 @@ template <typename T>
 Network<T>::Network(const NetworkSpec& spec, std::mt19937_64* rng) : spec_(spec), head_(spec.head) {
   const int L = static_cast<int>(spec.sizes.size()) - 1;  // number of Dense layers
   for (int l = 1; l <= L; ++l) {
-    auto dense = std::make_unique<Dense<T>>(spec.sizes[l - 1], spec.sizes[l], l);
+    // The first layer's input is the data: nobody needs dL/dx there.
+    auto dense = std::make_unique<Dense<T>>(spec.sizes[l - 1], spec.sizes[l], l, l > 1);
     dense_.push_back(dense.get());
     layers_.push_back(std::move(dense));
     if (l == L) break;  // the head follows the last Dense layer
@@ -85,7 +86,6 @@ Network<T>::Network(const NetworkSpec& spec, std::mt19937_64* rng) : spec_(spec)
     if (!spec.dropout.empty() && spec.dropout[l - 1] > 0)
       layers_.push_back(std::make_unique<Dropout<T>>(spec.dropout[l - 1], rng));
   }
-  dense_.front()->set_sparse_input(true);  // the data: mostly zeros for images like MNIST's
   for (auto& layer : layers_) layer->collect_params(params_);
   outputs_.resize(layers_.size(), nullptr);
 }
@@ -94,7 +94,8 @@ template <typename T>
 const Matrix<T>& Network<T>::forward(const Matrix<T>& x, bool training) {
   const Matrix<T>* a = &x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    a = &layers_[i]->forward(*a, training);
+    const Matrix<T>* sparse = i == 0 && sparse_input_ ? dense_.front()->forward_sparse(x) : nullptr;
+    a = sparse ? sparse : &layers_[i]->forward(*a, training);
     outputs_[i] = a;
   }
   logits_ = a;
@@ -102,9 +103,32 @@ const Matrix<T>& Network<T>::forward(const Matrix<T>& x, bool training) {
 }
 
 template <typename T>
-void Network<T>::backward(const FusedSgd<T>* sgd) {
+void Network<T>::backward() {
   const Matrix<T>* d = &head_.backward();  // dz of the last layer
-  for (std::size_t i = layers_.size(); i-- > 0;) d = &layers_[i]->backward(*d, i > 0, sgd);
+  for (std::size_t i = layers_.size(); i-- > 1;) d = &layers_[i]->backward(*d);
+  Dense<T>& first = *dense_.front();
+  if (first.last_forward_sparse())
+    first.backward_sparse(*d);
+  else
+    first.backward(*d);
+}
+
+template <typename T>
+void Network<T>::backward_fused(Optimizer<T>& optimizer, T lr, T weight_scale, double clip_norm) {
+  // Each Dense layer's dz and input, with dx from the old W (no parameter changes before
+  // the optimizer step); everything else as backward().
+  unformed_.resize(dense_.size());
+  std::size_t l = dense_.size();
+  const Matrix<T>* d = &head_.backward();
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    if (auto* dense = dynamic_cast<Dense<T>*>(layers_[i].get())) {
+      unformed_[--l] = {d, &dense->input(), dense->input_nonzeros()};
+      d = &dense->input_gradient(*d);
+    } else {
+      d = &layers_[i]->backward(*d);
+    }
+  }
+  optimizer.step_fused(params_, unformed_, lr, weight_scale, clip_norm);
 }
 
 template <typename T>

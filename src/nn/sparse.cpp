@@ -97,6 +97,18 @@ void outer_tile(const T* dz, Index ldz, T alpha, const int* col, const T* value,
   for (int v = 0; v < V; ++v) store(a + v * kLanes<T>, load(a + v * kLanes<T>) + alpha * acc[v]);
 }
 
+// g(r .. r + kTile) = sum_k value[k] dz(r .., col[k]): outer_tile's sum, stored.
+template <typename T, int V>
+void column_tile(const T* dz, Index ldz, const int* col, const T* value, int nnz, T* g) {
+  Vec<T> acc[V] = {};
+  for (int k = 0; k < nnz; ++k) {
+    const Vec<T> x = Vec<T>{} + value[k];
+    const T* d = dz + col[k] * ldz;
+    for (int v = 0; v < V; ++v) acc[v] += x * load(d + v * kLanes<T>);
+  }
+  for (int v = 0; v < V; ++v) store(g + v * kLanes<T>, acc[v]);
+}
+
 // Writes the positions and values of column[0 .. rows)'s nonzeros; returns their count.
 template <typename T>
 int compact_nonzeros(const T* column, Index rows, int* index, T* value) {
@@ -247,6 +259,27 @@ void sparse_add_outer(T alpha, const Matrix<T>& dz, const SparseColumns<T>& x, M
   }
 }
 
+template <typename T>
+void sparse_outer_column(const Matrix<T>& dz, const SparseColumns<T>& x, Index i, T* g) {
+  constexpr int N = kTile<T>;
+  const Index n = dz.rows(), ldz = dz.rows();
+  const int count = x.row_count[i];
+  if (count == 0) {  // x_i is zero in every example
+    std::fill(g, g + n, T(0));
+    return;
+  }
+  const int* col = x.row_col.data() + i * x.cols;
+  const T* value = x.row_value.data() + i * x.cols;
+  Index r = 0;
+  for (; r + N <= n; r += N) column_tile<T, kVecs>(dz.data() + r, ldz, col, value, count, g + r);
+  for (; r + kLanes<T> <= n; r += kLanes<T>) column_tile<T, 1>(dz.data() + r, ldz, col, value, count, g + r);
+  for (; r < n; ++r) {
+    T acc = 0;
+    for (int k = 0; k < count; ++k) acc += value[k] * dz(r, col[k]);
+    g[r] = acc;
+  }
+}
+
 template struct SparseColumns<float>;
 template struct SparseColumns<double>;
 template void sparse_affine<float>(const Matrix<float>&, const Matrix<float>&, const SparseColumns<float>&, Matrix<float>&);
@@ -254,5 +287,7 @@ template void sparse_affine<double>(const Matrix<double>&, const Matrix<double>&
                                     Matrix<double>&);
 template void sparse_add_outer<float>(float, const Matrix<float>&, const SparseColumns<float>&, Matrix<float>&);
 template void sparse_add_outer<double>(double, const Matrix<double>&, const SparseColumns<double>&, Matrix<double>&);
+template void sparse_outer_column<float>(const Matrix<float>&, const SparseColumns<float>&, Index, float*);
+template void sparse_outer_column<double>(const Matrix<double>&, const SparseColumns<double>&, Index, double*);
 
 }  // namespace backprop

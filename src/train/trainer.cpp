@@ -126,14 +126,10 @@ T Trainer<T>::step(const Dataset& data, const std::size_t* indices, std::size_t 
   if (!std::isfinite(static_cast<double>(loss)))
     check_parameters_finite(network_, epoch_, global_step_, "the loss is " + std::to_string(double(loss)));
   const T lr = T(config_.schedule.at(global_step_));
-  const auto& opt = config_.optimizer;
-  if (config_.fused_sgd && opt.name == "sgd" && opt.weight_decay == 0 && config_.clip_norm == 0) {
-    // The same update as the reference path below, applied inside the backward pass.
-    const T batch_scale = config_.grad_reduction == GradReduction::sum ? T(count) : T(1);
-    const FusedSgd<T> sgd{lr * batch_scale, lr};
-    network_.backward(&sgd);
-    optimizer_->set_steps(optimizer_->steps() + 1);
-  } else {
+  if (config_.fused_update) {  // the same update as the reference path below, in fewer passes
+    const T weight_scale = config_.grad_reduction == GradReduction::sum ? T(count) : T(1);
+    network_.backward_fused(*optimizer_, lr, weight_scale, config_.clip_norm);
+  } else {  // gradients, then the optimizer
     network_.backward();
     scale_and_clip(count);
     optimizer_->step(network_.params(), lr);

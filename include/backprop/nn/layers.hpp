@@ -16,14 +16,6 @@
 
 namespace backprop {
 
-// Plain SGD fused into the backward pass, the fast path the trainer takes when nothing else
-// needs the gradients (no momentum, decay or clipping): a Dense layer then applies
-// W <- W - lr_weights dW and b <- b - lr_biases db directly instead of storing dW and db.
-template <typename T>
-struct FusedSgd {
-  T lr_weights, lr_biases;
-};
-
 template <typename T>
 class Layer {
  public:
@@ -32,43 +24,57 @@ class Layer {
   // unchanged until backward (the network guarantees this: it is the previous output).
   virtual const Matrix<T>& forward(const Matrix<T>& x, bool training) = 0;
   // Given d_out = dL/d(output), fills the parameter gradients and returns dL/dx.
-  // need_dx = false (first layer) skips the input gradient, which nobody reads.
-  // With sgd, layers with parameters update them in place instead (see FusedSgd).
-  virtual const Matrix<T>& backward(const Matrix<T>& d_out, bool need_dx, const FusedSgd<T>* sgd) = 0;
+  virtual const Matrix<T>& backward(const Matrix<T>& d_out) = 0;
   virtual void collect_params(std::vector<Param<T>>&) {}
   virtual std::string describe() const = 0;
 };
 
 // z = W x + b.
+//
+// forward and backward are the textbook products. Beside them, for the network's fast paths
+// (network.hpp), the same numbers computed another way: forward_sparse sums over the input's
+// nonzeros only (sparse.hpp), backward_sparse forms dW from those nonzeros, and
+// input_gradient is backward's dx alone (the fused step hands dz and x to the optimizer,
+// which forms dW where it updates W: optimizer.hpp).
 template <typename T>
 class Dense final : public Layer<T> {
  public:
-  Dense(int n_in, int n_out, int index);  // index: 1-based, names the params w<index>, b<index>
+  // index: 1-based, names the params w<index>, b<index>. A layer fed the data itself (the
+  // network's first) has no use for dL/dx: input_gradient = false skips it.
+  Dense(int n_in, int n_out, int index, bool input_gradient = true);
 
   const Matrix<T>& forward(const Matrix<T>& x, bool training) override;
-  const Matrix<T>& backward(const Matrix<T>& dz, bool need_dx, const FusedSgd<T>* sgd) override;
+  const Matrix<T>& backward(const Matrix<T>& dz) override;
   void collect_params(std::vector<Param<T>>& params) override;
   std::string describe() const override;
 
-  int n_in() const { return static_cast<int>(W.cols()); }
-  int n_out() const { return static_cast<int>(W.rows()); }
+  // The same z for a mostly-zero x, summed over its nonzeros (which it lists and keeps for
+  // backward_sparse and the optimizer). Returns nullptr, having computed nothing, when more
+  // than kMaxSparseDensity of x is nonzero: the dense product is faster there.
+  const Matrix<T>* forward_sparse(const Matrix<T>& x);
+  // dW and db as backward fills them, from the nonzeros forward_sparse listed; no dx.
+  void backward_sparse(const Matrix<T>& dz);
+  // dx = W^T dz alone (empty when the layer computes no input gradient).
+  const Matrix<T>& input_gradient(const Matrix<T>& dz);
 
-  // For a layer fed the data itself (the network's first): when a batch is mostly zeros,
-  // forward and backward skip them (sparse.hpp). Off, every product is a dense one.
-  void set_sparse_input(bool on) { sparse_input_ = on; }
-  bool sparse_input() const { return sparse_input_; }
+  const Matrix<T>& input() const { return *x_; }  // the last forward's x
+  // The nonzeros of the last forward's x when it took forward_sparse, else nullptr.
+  const SparseColumns<T>* input_nonzeros() const { return sparse_ ? &xs_ : nullptr; }
   bool last_forward_sparse() const { return sparse_; }  // which path the last batch took
   // Above this fraction of nonzeros a batch takes the dense products, which are faster there.
   static constexpr double kMaxSparseDensity = 0.5;
+
+  int n_in() const { return static_cast<int>(W.cols()); }
+  int n_out() const { return static_cast<int>(W.rows()); }
 
   Matrix<T> W, dW;  // (n_out, n_in)
   Matrix<T> b, db;  // (n_out, 1)
 
  private:
   int index_;
+  bool input_gradient_;
   const Matrix<T>* x_ = nullptr;  // cached input (n_in, B), owned by the caller
   Matrix<T> z_, dx_;              // (n_out, B), (n_in, B)
-  bool sparse_input_ = false;
   bool sparse_ = false;     // whether the last forward took the sparse path
   SparseColumns<T> xs_;     // the nonzeros of x, when it did
 };
@@ -80,7 +86,7 @@ class ActivationLayer final : public Layer<T> {
   explicit ActivationLayer(Activation kind) : kind_(kind) {}
 
   const Matrix<T>& forward(const Matrix<T>& z, bool training) override;
-  const Matrix<T>& backward(const Matrix<T>& dh, bool need_dx, const FusedSgd<T>* sgd) override;
+  const Matrix<T>& backward(const Matrix<T>& dh) override;
   std::string describe() const override { return activation_name(kind_); }
   Activation kind() const { return kind_; }
 
@@ -98,7 +104,7 @@ class Dropout final : public Layer<T> {
   Dropout(double rate, std::mt19937_64* rng) : rate_(rate), rng_(rng) {}
 
   const Matrix<T>& forward(const Matrix<T>& x, bool training) override;
-  const Matrix<T>& backward(const Matrix<T>& dh, bool need_dx, const FusedSgd<T>* sgd) override;
+  const Matrix<T>& backward(const Matrix<T>& dh) override;
   std::string describe() const override;
 
   // Keeps the current mask for the following forward passes (the gradient check needs a

@@ -2,7 +2,9 @@
 //
 // NetworkSpec says what to build (the CLI, the model file and the examples all fill one);
 // Network<T> owns the layers and runs the three stages in order: forward (caching),
-// backward (gradients, last layer first), and leaves the update to an optimizer.
+// backward (gradients, last layer first), and leaves the update to an optimizer. The
+// trainer's fast path is one call, backward_fused: the backward pass without the parameter
+// products, which it hands to the optimizer to form where it updates (Optimizer::step_fused).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include "backprop/nn/activation.hpp"
 #include "backprop/nn/layers.hpp"
 #include "backprop/nn/loss.hpp"
+#include "backprop/nn/optimizer.hpp"
 #include "backprop/nn/tensor.hpp"
 
 namespace backprop {
@@ -42,13 +45,18 @@ class Network {
   // spec must be validated. rng drives dropout masks (it must outlive the network).
   Network(const NetworkSpec& spec, std::mt19937_64* rng);
 
-  // logits = the last Dense layer's output (classes, B) for x (inputs, B).
+  // logits = the last Dense layer's output (classes, B) for x (inputs, B). With sparse input
+  // on and x mostly zeros, the first layer sums over x's nonzeros (Dense::forward_sparse).
   const Matrix<T>& forward(const Matrix<T>& x, bool training);
   // Mean loss of the last forward against labels (B of them); caches for backward.
   T loss(const std::int32_t* labels) { return head_.forward(*logits_, labels); }
-  // Fills every parameter gradient of the mean loss, from the head back to the first layer.
-  // With sgd, applies that SGD step to the parameters instead (the trainer's fast path).
-  void backward(const FusedSgd<T>* sgd = nullptr);
+  // Fills every parameter gradient of the mean loss, from the head back to the first layer
+  // (the first layer's from x's nonzeros when its forward took them). Changes no parameter.
+  void backward();
+  // The fast path: the same step as backward(), then scaling the weight gradients by
+  // weight_scale, clipping to clip_norm (0 = off) and optimizer.step(params(), lr), with
+  // no gradient product formed before the optimizer needs it (Optimizer::step_fused).
+  void backward_fused(Optimizer<T>& optimizer, T lr, T weight_scale, double clip_norm);
 
   const std::vector<Param<T>>& params() const { return params_; }
   std::vector<Dense<T>*> dense_layers() const { return dense_; }
@@ -60,7 +68,8 @@ class Network {
   const Matrix<T>& layer_output(std::size_t i) const { return *outputs_[i]; }
 
   // Whether the first layer skips the zeros of its input (on by default; sparse.hpp).
-  void set_sparse_input(bool on) { dense_.front()->set_sparse_input(on); }
+  void set_sparse_input(bool on) { sparse_input_ = on; }
+  bool sparse_input() const { return sparse_input_; }
 
   // Class scores for x (probabilities for softmax), evaluation mode.
   const Matrix<T>& predict(const Matrix<T>& x);
@@ -74,6 +83,8 @@ class Network {
   Head<T> head_;
   const Matrix<T>* logits_ = nullptr;
   Matrix<T> scores_;
+  bool sparse_input_ = true;  // the data: mostly zeros for images like MNIST's
+  std::vector<OuterGradient<T>> unformed_;  // backward_fused's gradients, first layer first
 };
 
 }  // namespace backprop

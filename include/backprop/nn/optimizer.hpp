@@ -1,6 +1,7 @@
 // Optimizers: the only code that changes parameters. Each step(params, lr) applies one
 // update to every parameter, given its gradient g (state is kept per parameter, by its
 // position in the network's parameter list, and the step count t advances once per step).
+// step_fused takes the same step from the gradients before their products are formed.
 //
 //   sgd        w <- w - lr g
 //   momentum   v <- mu v + g;             w <- w - lr v
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "backprop/nn/sparse.hpp"
 #include "backprop/nn/tensor.hpp"
 
 namespace backprop {
@@ -30,11 +32,29 @@ struct OptimizerConfig {
   void validate() const;  // throws Error on an unknown name or out-of-range value
 };
 
+// A Dense layer's gradient as the backward pass leaves it, before its products:
+// dW = dz x^T and db = dz 1 (sums over the batch), with x's nonzeros when the layer listed them.
+template <typename T>
+struct OuterGradient {
+  const Matrix<T>* dz;               // (n_out, B)
+  const Matrix<T>* x;                // (n_in, B)
+  const SparseColumns<T>* nonzeros;  // x's nonzeros (sparse.hpp), or nullptr
+};
+
 template <typename T>
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
+  // The reference step: each parameter's gradient is in its Param.
   virtual void step(const std::vector<Param<T>>& params, T lr) = 0;
+  // The same step as multiplying every weight gradient by weight_scale, clipping the global
+  // norm to clip_norm (0 = off), then step(params, lr), for a network whose Dense layers give
+  // their gradients unformed (layers[l] holds the parameters params[2l], params[2l + 1]).
+  // Each dW is formed where it is used: plain SGD accumulates dz x^T into W; the other rules
+  // form a column of dW at a time (sparse x) or the whole product (dense x) and update W and
+  // its state in one pass. fused_update.cpp.
+  void step_fused(const std::vector<Param<T>>& params, const std::vector<OuterGradient<T>>& layers, T lr,
+                  T weight_scale, double clip_norm);
   long long steps() const { return t_; }
   // The state, for checkpoints: one list of buffers per parameter, and t.
   std::vector<Matrix<T>>& state() { return state_; }
@@ -48,6 +68,10 @@ class Optimizer {
   OptimizerConfig config_;
   std::vector<Matrix<T>> state_;
   long long t_ = 0;
+
+ private:
+  std::vector<T> columns_;         // step_fused: a column of dW per thread
+  std::vector<double> norms_;      // step_fused: squared norms, summed in a fixed order
 };
 
 template <typename T>

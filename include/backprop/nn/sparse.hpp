@@ -40,4 +40,9 @@ void sparse_affine(const Matrix<T>& W, const Matrix<T>& b, const SparseColumns<T
 template <typename T>
 void sparse_add_outer(T alpha, const Matrix<T>& dz, const SparseColumns<T>& x, Matrix<T>& A);
 
+// g = column i of dz x^T for a sparse x: g(r) = sum over the nonzero x_ij of x_ij dz(r, j),
+// for r < dz.rows() (the optimizer's fused step forms dW one column at a time with it).
+template <typename T>
+void sparse_outer_column(const Matrix<T>& dz, const SparseColumns<T>& x, Eigen::Index i, T* g);
+
 }  // namespace backprop

@@ -42,9 +42,9 @@ struct TrainConfig {
   double clip_norm = 0;    // clip the global gradient norm to this; 0 = off
   int early_stop = 0;      // patience in epochs on validation loss; 0 = off
   int eval_batch = 1000;   // the seed evaluates in batches of 1000
-  // Plain SGD (no decay, no clipping) is applied inside the backward pass (FusedSgd in
-  // layers.hpp). false forces the reference path: gradients first, then the optimizer.
-  bool fused_sgd = true;
+  // Each step's update is formed where the optimizer applies it (Network::backward_fused).
+  // false takes the reference path: every gradient stored, then scaled, clipped, applied.
+  bool fused_update = true;
 
   void validate() const;  // throws Error
 };
