@@ -174,8 +174,7 @@ class Model final : public ModelBase {
     py::gil_scoped_release release;
     columns(X.data(), targets.count, x_);
     net_.forward(x_, true);
-    const FusedSgd<T> sgd{T(lr), T(lr)};
-    return static_cast<double>(loss_and_backward(targets, identity(targets.count), targets.count, &sgd));
+    return static_cast<double>(loss_and_backward(targets, identity(targets.count), targets.count, &*plain_sgd_, T(lr)));
   }
 
   void set_optimizer(const OptimizerConfig& config) override {
@@ -316,28 +315,33 @@ class Model final : public ModelBase {
     x = Eigen::Map<const Matrix<T>>(X, width, Eigen::Index(count));
   }
 
-  // The batch's loss; backward from it (with sgd: the fused SGD step instead of gradients).
+  // The batch's loss; backward from it: with an optimizer, its fused step at lr (weight
+  // gradients times weight_scale) instead of gradients (Network::backward_fused).
   // targets are picked by index: example j of the batch is targets[which[j]].
-  T loss_and_backward(const Targets& targets, const std::size_t* which, std::size_t count, const FusedSgd<T>* sgd) {
+  T loss_and_backward(const Targets& targets, const std::size_t* which, std::size_t count,
+                      Optimizer<T>* optimizer = nullptr, T lr = 0, T weight_scale = 1) {
     const Matrix<T>& logits = net_.layer_output(net_.layers().size() - 1);
+    const Matrix<T>* d_logits = nullptr;  // the head's
+    T loss;
     if (spec().head == HeadKind::softmax_cross_entropy) {
       batch_labels_.resize(count);
       for (std::size_t j = 0; j < count; ++j) batch_labels_[j] = targets.labels[which[j]];
-      const T loss = net_.loss(batch_labels_.data());
-      net_.backward(sgd);
-      return loss;
+      loss = net_.loss(batch_labels_.data());
+    } else {
+      // mse on real targets: L = (1/B) sum_b 1/2 ||z_b - y_b||^2, dz = (z - y) / B (as loss.hpp).
+      const Eigen::Index K = logits.rows();
+      dz_.resize(K, Eigen::Index(count));
+      const T* y = targets.values.data();
+      for (std::size_t j = 0; j < count; ++j)
+        for (Eigen::Index k = 0; k < K; ++k) dz_(k, Eigen::Index(j)) = logits(k, Eigen::Index(j)) - y[which[j] * K + k];
+      loss = T(0.5) * dz_.squaredNorm() / T(count);
+      dz_ /= T(count);
+      d_logits = &dz_;
     }
-    // mse on real targets: L = (1/B) sum_b 1/2 ||z_b - y_b||^2, dz = (z - y) / B (as loss.hpp).
-    const Eigen::Index K = logits.rows();
-    dz_.resize(K, Eigen::Index(count));
-    const T* y = targets.values.data();
-    for (std::size_t j = 0; j < count; ++j)
-      for (Eigen::Index k = 0; k < K; ++k) dz_(k, Eigen::Index(j)) = logits(k, Eigen::Index(j)) - y[which[j] * K + k];
-    const T loss = T(0.5) * dz_.squaredNorm() / T(count);
-    dz_ /= T(count);
-    const Matrix<T>* d = &dz_;
-    const auto& layers = net_.layers();
-    for (std::size_t i = layers.size(); i-- > 0;) d = &layers[i]->backward(*d, i > 0, sgd);
+    if (optimizer)
+      net_.backward_fused(*optimizer, lr, weight_scale, 0, d_logits);
+    else
+      net_.backward(d_logits);
     return loss;
   }
 
@@ -350,19 +354,8 @@ class Model final : public ModelBase {
       std::copy(X + which[j] * width, X + (which[j] + 1) * width, x_.col(Eigen::Index(j)).data());
     net_.forward(x_, true);
     const T lr = T(schedule_.at(global_step_));
-    const auto& opt = optimizer_config_;
-    T loss;
-    if (opt.name == "sgd" && opt.weight_decay == 0) {  // plain SGD inside the backward pass
-      const FusedSgd<T> sgd{lr * (sum_reduction ? T(count) : T(1)), lr};
-      loss = loss_and_backward(targets, which, count, &sgd);
-      optimizer_->set_steps(optimizer_->steps() + 1);
-    } else {
-      loss = loss_and_backward(targets, which, count, nullptr);
-      if (sum_reduction)  // the seed's code: weight gradients summed over the batch
-        for (const auto& p : net_.params())
-          if (!p.is_bias()) *p.grad *= T(count);
-      optimizer_->step(net_.params(), lr);
-    }
+    // The seed's code sums the weight gradients over the batch.
+    const T loss = loss_and_backward(targets, which, count, &*optimizer_, lr, sum_reduction ? T(count) : T(1));
     ++global_step_;
     return static_cast<double>(loss);
   }
@@ -371,6 +364,7 @@ class Model final : public ModelBase {
   Network<T> net_;
   OptimizerConfig optimizer_config_;
   std::unique_ptr<Optimizer<T>> optimizer_;
+  std::unique_ptr<Optimizer<T>> plain_sgd_ = make_optimizer<T>(OptimizerConfig{});  // step()'s
   Schedule schedule_;
   long long global_step_ = 0;
   Matrix<T> x_, dz_;

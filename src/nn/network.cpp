@@ -103,8 +103,8 @@ const Matrix<T>& Network<T>::forward(const Matrix<T>& x, bool training) {
 }
 
 template <typename T>
-void Network<T>::backward() {
-  const Matrix<T>* d = &head_.backward();  // dz of the last layer
+void Network<T>::backward(const Matrix<T>* d_logits) {
+  const Matrix<T>* d = d_logits ? d_logits : &head_.backward();  // dz of the last layer
   for (std::size_t i = layers_.size(); i-- > 1;) d = &layers_[i]->backward(*d);
   Dense<T>& first = *dense_.front();
   if (first.last_forward_sparse())
@@ -114,12 +114,13 @@ void Network<T>::backward() {
 }
 
 template <typename T>
-void Network<T>::backward_fused(Optimizer<T>& optimizer, T lr, T weight_scale, double clip_norm) {
+void Network<T>::backward_fused(Optimizer<T>& optimizer, T lr, T weight_scale, double clip_norm,
+                                const Matrix<T>* d_logits) {
   // Each Dense layer's dz and input, with dx from the old W (no parameter changes before
   // the optimizer step); everything else as backward().
   unformed_.resize(dense_.size());
   std::size_t l = dense_.size();
-  const Matrix<T>* d = &head_.backward();
+  const Matrix<T>* d = d_logits ? d_logits : &head_.backward();
   for (std::size_t i = layers_.size(); i-- > 0;) {
     if (auto* dense = dynamic_cast<Dense<T>*>(layers_[i].get())) {
       unformed_[--l] = {d, &dense->input(), dense->input_nonzeros()};

@@ -52,11 +52,13 @@ class Network {
   T loss(const std::int32_t* labels) { return head_.forward(*logits_, labels); }
   // Fills every parameter gradient of the mean loss, from the head back to the first layer
   // (the first layer's from x's nonzeros when its forward took them). Changes no parameter.
-  void backward();
+  // d_logits: dL/dlogits of a loss computed elsewhere; nullptr: the head's (after loss()).
+  void backward(const Matrix<T>* d_logits = nullptr);
   // The fast path: the same step as backward(), then scaling the weight gradients by
   // weight_scale, clipping to clip_norm (0 = off) and optimizer.step(params(), lr), with
   // no gradient product formed before the optimizer needs it (Optimizer::step_fused).
-  void backward_fused(Optimizer<T>& optimizer, T lr, T weight_scale, double clip_norm);
+  void backward_fused(Optimizer<T>& optimizer, T lr, T weight_scale, double clip_norm,
+                      const Matrix<T>* d_logits = nullptr);
 
   const std::vector<Param<T>>& params() const { return params_; }
   std::vector<Dense<T>*> dense_layers() const { return dense_; }
