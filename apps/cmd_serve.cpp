@@ -10,6 +10,7 @@
 #include "backprop/error.hpp"
 #include "backprop/web/server.hpp"
 #include "commands.hpp"
+#include "sweep_grid.hpp"
 
 namespace backprop::cli {
 
@@ -55,7 +56,7 @@ Command add_serve(CLI::App& app) {
   auto o = std::make_shared<web::ServerOptions>();
   o->log_requests = true;
   CLI::App* sub = app.add_subcommand("serve", "Serve the draw-a-digit page, run pages and a JSON API");
-  sub->add_option("--model", o->model_path, "Model file to draw against")->required();
+  sub->add_option("--model", o->model_path, "Model file to draw against (default with --runs of a sweep: its best run's)");
   sub->add_option("--runs", o->runs_dir, "Folder of training runs: NAME.jsonl (train --metrics) and NAME.model");
   sub->add_option("--data", o->data_dir, "MNIST directory for run pages (default: $BACKPROP_DATA or ./data/mnist)");
   sub->add_option("--host", o->host, "Address to listen on (a non-loopback address exposes the server)")
@@ -79,7 +80,12 @@ Command add_serve(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
   sub->add_flag("!--no-log", o->log_requests, "Do not log requests to stderr");
-  return {sub, [o] { return run_serve(*o); }};
+  return {sub, [o] {
+            if (o->model_path.empty() && !o->runs_dir.empty()) o->model_path = best_sweep_model(o->runs_dir);
+            if (o->model_path.empty())
+              throw Error("serve: --model FILE is required (or --runs DIR of a `backprop sweep`, whose best run it serves)");
+            return run_serve(*o);
+          }};
 }
 
 }  // namespace backprop::cli

@@ -19,6 +19,7 @@
 #include "backprop/train/trainer.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "distributed_cli.hpp"
 #include "output_path.hpp"
 #include "presets.hpp"
 #include "train_options.hpp"
@@ -28,8 +29,9 @@ namespace backprop::cli {
 namespace {
 
 // One epoch's metrics as the JSON Lines record of --metrics.
-nlohmann::json to_json(const EpochMetrics& m) {
+nlohmann::json to_json(const EpochMetrics& m, int ranks) {
   nlohmann::json j = {{"epoch", m.epoch},
+                      {"ranks", ranks},
                       {"train_loss", m.train_loss},
                       {"learning_rate", m.learning_rate},
                       {"train_seconds", m.train_seconds},
@@ -65,6 +67,9 @@ void print_progress(std::size_t done, std::size_t total, double loss) {
 
 template <typename T>
 int run_train(const TrainOptions& o, const Checkpoint* resume) {
+  Collective* world = mpi_world();  // nullptr unless an MPI launcher started this process
+  const bool root = !world || world->rank() == 0;  // prints, evaluates and writes
+  if (!root && !std::freopen("/dev/null", "w", stdout)) throw Error("cannot silence stdout of rank > 0");
   for (const std::string* path : {&o.out, &o.save_npz, &o.metrics, &o.checkpoint})
     check_output_path(*path);  // before training, not after
   if (o.checkpoint_every < 0) throw Error("--checkpoint-every must not be negative");
@@ -72,10 +77,10 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   if (!o.checkpoint.empty() && (o.checkpoint == o.out || o.checkpoint == o.save_npz || o.checkpoint == o.metrics))
     throw Error("--checkpoint " + o.checkpoint + " is also an output file; give it a name of its own");
   const int every = o.checkpoint_every > 0 ? o.checkpoint_every : 1;
-  const int threads = set_threads(o.threads);
+  const int threads = set_threads(default_threads(world, o.threads));
   const std::string dir = resolve_data_dir(o.data_dir);
   if (!mnist_present(dir)) {
-    if (o.no_fetch) throw Error(dir + ": MNIST not found (run `backprop fetch-mnist --dir " + dir + "`)");
+    if (o.no_fetch || world) throw Error(dir + ": MNIST not found (run `backprop fetch-mnist --dir " + dir + "`)");
     fetch_mnist(dir, std::cout);
   }
   Mnist mnist = load_mnist(dir);
@@ -128,14 +133,15 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
     npz_to_params(read_npz(o.init_npz), o.init_npz, network);
   }
 
-  std::printf("network %s, %s, %d threads, dtype %s\n", spec.describe().c_str(),
+  std::printf("network %s, %s, %d threads, dtype %s%s\n", spec.describe().c_str(),
               o.preset.empty() ? "no preset" : ("preset " + o.preset).c_str(), threads,
-              sizeof(T) == 8 ? "f64" : "f32");
+              sizeof(T) == 8 ? "f64" : "f32", world ? (", " + std::to_string(o.ranks) + " ranks").c_str() : "");
   std::printf("data %s: %zu training, %zu validation, %zu test images\n", dir.c_str(),
               mnist.train.count, validation.count, mnist.test.count);
   std::fflush(stdout);
 
   Trainer<T> trainer(network, config, rng);
+  trainer.set_collective(world);
   std::unique_ptr<AugmentedBatches> augmented;  // the trainer's batch source when augmenting
   if (o.augment.enabled()) {
     AugmentConfig augment = o.augment;
@@ -153,17 +159,20 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
     if (!resume->trainer.order.empty() && resume->trainer.order.size() != mnist.train.count)
       throw Error(o.resume + ": the run trained on " + std::to_string(resume->trainer.order.size()) +
                   " images, this data gives " + std::to_string(mnist.train.count) + " (is --data the same?)");
-    for (const auto& m : resume->trainer.history) metrics_text += to_json(m).dump() + "\n";
+    for (const auto& m : resume->trainer.history) metrics_text += to_json(m, o.ranks).dump() + "\n";
     std::printf("resuming %s at epoch %d, step %lld (%zu of %zu images of the epoch done)\n", o.resume.c_str(),
                 trainer.epoch(), trainer.global_step(), resume->trainer.epoch_position, mnist.train.count);
   }
   const std::string run_config = options_to_json(o, threads);
   const DataSchema schema = schema_of(mnist.train);
-  const auto write_checkpoint = [&] { save_checkpoint(o.checkpoint, network, trainer.state(), run_config, &schema); };
+  const auto write_checkpoint = [&] {
+    if (root) save_checkpoint(o.checkpoint, network, trainer.state(), run_config, &schema);
+  };
   const auto on_epoch = [&](const EpochMetrics& m) {
+    if (!root) return;
     print_epoch(m);
     if (!o.metrics.empty()) {
-      metrics_text += to_json(m).dump() + "\n";
+      metrics_text += to_json(m, o.ranks).dump() + "\n";
       write_file_atomic(o.metrics, metrics_text);  // whole file each epoch: never half a line
     }
     const bool last = m.epoch + 1 >= config.epochs || trainer.stopped_early();
@@ -174,16 +183,19 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   const bool show_progress = !o.quiet && stdout_is_terminal();
   const auto history = trainer.fit(mnist.train, validation.count ? &validation : nullptr, &mnist.test,
                                    on_epoch, show_progress ? typename Trainer<T>::Progress(print_progress) : nullptr);
+  if (world) print_step_timings(*world, trainer.step_timings());
   if (trainer.interrupted()) {
     write_checkpoint();
-    const int signal = stop_signal();
+    const int signal = stop_signal();  // 0: another process was asked to stop
     std::fflush(stdout);
-    std::fprintf(stderr,
-                 "backprop: interrupted by %s at epoch %d, step %lld; checkpoint written to %s\n"
-                 "backprop: continue with: backprop train --resume %s\n",
-                 signal == SIGTERM ? "SIGTERM" : "SIGINT", trainer.epoch(), trainer.global_step(),
-                 o.checkpoint.c_str(), o.checkpoint.c_str());
-    return 128 + signal;
+    if (root)
+      std::fprintf(stderr,
+                   "backprop: interrupted by %s at epoch %d, step %lld; checkpoint written to %s\n"
+                   "backprop: continue with: %sbackprop train --resume %s\n",
+                   signal == SIGTERM ? "SIGTERM" : signal == SIGINT ? "SIGINT" : "a signal to another rank",
+                   trainer.epoch(), trainer.global_step(), o.checkpoint.c_str(),
+                   world ? ("mpirun -np " + std::to_string(o.ranks) + " ").c_str() : "", o.checkpoint.c_str());
+    return 128 + (signal ? signal : SIGTERM);
   }
   if (!history.empty() && history.back().test) {
     const EvalResult final_test = evaluate(network, mnist.test);
@@ -191,6 +203,7 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
                 static_cast<int>(history.size()));
     std::printf("%s", format_confusion(final_test.confusion, mnist.train.classes).c_str());
   }
+  if (!root) return 0;
   if (!o.save_npz.empty()) {
     write_npz(o.save_npz, params_to_npz(network));
     std::printf("wrote %s\n", o.save_npz.c_str());
@@ -200,6 +213,20 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
     std::printf("wrote %s\n", o.out.c_str());
   }
   return 0;
+}
+
+// A fresh run, or one resumed from its checkpoint (on as many processes as it was trained on).
+int train_command(const TrainOptions& o, const CLI::App& sub) {
+  if (o.resume.empty()) return o.network.is_f64() ? run_train<double>(o, nullptr) : run_train<float>(o, nullptr);
+  const Checkpoint checkpoint = read_checkpoint(o.resume);
+  const TrainOptions options = resume_options(o, sub, checkpoint);
+  if (options.ranks != o.ranks)
+    throw Error(o.resume + ": the run was trained on " + std::to_string(options.ranks) + " process(es), not " +
+                std::to_string(o.ranks) + "; resume it on as many" +
+                (options.ranks > 1 ? " (mpirun -np " + std::to_string(options.ranks) + ")" : " (without mpirun)"));
+  if (options.network.is_f64() != checkpoint.model.is_double)
+    throw Error(o.resume + ": the checkpoint's dtype differs from its recorded configuration");
+  return checkpoint.model.is_double ? run_train<double>(options, &checkpoint) : run_train<float>(options, &checkpoint);
 }
 
 }  // namespace
@@ -255,14 +282,9 @@ Command add_train(CLI::App& app) {
   sub->add_option("--elastic-sigma", o->augment.elastic_sigma, "Elastic field smoothness: Gaussian std, pixels")->capture_default_str();
   sub->add_option("--augment-threads", o->augment_threads, "Threads preparing augmented batches ahead of the step")->capture_default_str();
   return {sub, [o, sub] {
-            if (o->resume.empty())
-              return o->network.is_f64() ? run_train<double>(*o, nullptr) : run_train<float>(*o, nullptr);
-            const Checkpoint checkpoint = read_checkpoint(o->resume);
-            const TrainOptions options = resume_options(*o, *sub, checkpoint);
-            if (options.network.is_f64() != checkpoint.model.is_double)
-              throw Error(o->resume + ": the checkpoint's dtype differs from its recorded configuration");
-            return checkpoint.model.is_double ? run_train<double>(options, &checkpoint)
-                                              : run_train<float>(options, &checkpoint);
+            Collective* world = mpi_world();
+            o->ranks = world ? world->size() : 1;
+            return run_collectively(world, [&] { return train_command(*o, *sub); });
           }};
 }
 

@@ -23,11 +23,12 @@ Command add_export(CLI::App& app);
 Command add_import(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_report(CLI::App& app);
+Command add_sweep(CLI::App& app);
 
 inline std::vector<Command> all_commands(CLI::App& app) {
   return {add_train(app), add_fetch(app), add_gradcheck(app), add_grads(app),
           add_eval(app), add_predict(app), add_export(app), add_import(app),
-          add_serve(app), add_report(app)};
+          add_serve(app), add_report(app), add_sweep(app)};
 }
 
 }  // namespace backprop::cli

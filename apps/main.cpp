@@ -14,6 +14,8 @@ namespace {
 // any flag the user gives explicitly comes later and wins (options take the last value).
 std::vector<std::string> expand_preset(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
+  // Only train expands a preset; sweep passes --preset on to each run's train, which does.
+  if (argc < 2 || std::string(argv[1]) != "train") return args;
   for (std::size_t i = 1; i < args.size(); ++i) {
     std::string name;
     if (args[i] == "--preset" && i + 1 < args.size()) name = args[i + 1];

@@ -37,6 +37,7 @@ struct TrainOptions {
   int checkpoint_every = 0;  // epochs; 0 = every epoch when --checkpoint is given
   AugmentConfig augment;     // strengths (augment.seed is --seed); all zero = no augmentation
   int augment_threads = 1;   // worker threads preparing augmented batches (numbers unchanged)
+  int ranks = 1;             // processes training the network (mpirun -np; distributed.hpp)
 };
 
 // The options as JSON (threads: the count actually used), and back; errors name `source`.

@@ -22,7 +22,7 @@ std::string options_to_json(const TrainOptions& o, int threads) {
                        {"head", n.head}, {"dropout", n.dropout}, {"init_scheme", n.init_scheme},
                        {"dtype", n.dtype}}},
           {"preset", o.preset}, {"data", o.data_dir}, {"epochs", o.epochs}, {"batch", o.batch},
-          {"threads", threads}, {"val_split", o.val_split}, {"early_stop", o.early_stop},
+          {"threads", threads}, {"ranks", o.ranks}, {"val_split", o.val_split}, {"early_stop", o.early_stop},
           {"train_limit", o.train_limit}, {"lr", o.lr}, {"clip_norm", o.clip_norm}, {"seed", o.seed},
           {"no_shuffle", o.no_shuffle}, {"no_sparse_input", o.no_sparse_input},
           {"grad_reduction", o.grad_reduction},
@@ -57,6 +57,7 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     j.at("epochs").get_to(o.epochs);
     j.at("batch").get_to(o.batch);
     j.at("threads").get_to(o.threads);
+    o.ranks = j.value("ranks", 1);  // absent before data-parallel training existed
     j.at("val_split").get_to(o.val_split);
     j.at("early_stop").get_to(o.early_stop);
     j.at("train_limit").get_to(o.train_limit);

@@ -97,9 +97,10 @@ const Matrix<T>& Dropout<T>::forward(const Matrix<T>& x, bool training) {
   if (!reuse) {
     std::bernoulli_distribution keep(1.0 - rate_);
     const T scale = T(1.0 / (1.0 - rate_));
-    scaled_mask_.resize(x.rows(), x.cols());
+    scaled_mask_.resize(x.rows(), share_total_ > 0 ? share_total_ : x.cols());
     for (Eigen::Index i = 0; i < scaled_mask_.size(); ++i)
       scaled_mask_.data()[i] = keep(*rng_) ? scale : T(0);
+    if (share_total_ > 0) scaled_mask_ = scaled_mask_.middleCols(share_first_, x.cols()).eval();
   }
   h_ = x.cwiseProduct(scaled_mask_);  // h = x ⊙ m / (1 - rate)
   return h_;
@@ -113,6 +114,13 @@ const Matrix<T>& Dropout<T>::backward(const Matrix<T>& dh) {
   }
   dx_ = dh.cwiseProduct(scaled_mask_);  // dx = dh ⊙ m / (1 - rate)
   return dx_;
+}
+
+template <typename T>
+void Dropout<T>::skip_masks(Eigen::Index rows, Eigen::Index total) {
+  if (rate_ <= 0) return;  // forward draws nothing either
+  std::bernoulli_distribution keep(1.0 - rate_);
+  for (Eigen::Index i = 0; i < rows * total; ++i) keep(*rng_);
 }
 
 template <typename T>

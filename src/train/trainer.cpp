@@ -118,6 +118,7 @@ void Trainer<T>::scale_and_clip(std::size_t batch) {
 
 template <typename T>
 T Trainer<T>::step(const Dataset& data, const std::size_t* indices, std::size_t count) {
+  if (collective_) return distributed_step(data, indices, count);
   gather_batch(data, indices, count, X_);
   labels_.resize(count);
   for (std::size_t j = 0; j < count; ++j) labels_[j] = data.labels[indices[j]];
@@ -220,8 +221,10 @@ std::vector<EpochMetrics> Trainer<T>::fit(const Dataset& train, const Dataset* v
     check_parameters_finite(network_, m.epoch, global_step_ - 1, "");
     if (interrupted_) return history_;  // mid-epoch: the parameters stay as they are
     const auto t1 = Clock::now();
-    if (validation && validation->count) m.validation = evaluate(network_, *validation, config_.eval_batch);
-    if (test && test->count) m.test = evaluate(network_, *test, config_.eval_batch);
+    const bool evaluates = !collective_ || collective_->rank() == 0;
+    if (evaluates && validation && validation->count) m.validation = evaluate(network_, *validation, config_.eval_batch);
+    if (evaluates && test && test->count) m.test = evaluate(network_, *test, config_.eval_batch);
+    if (collective_) share_validation(m);
     m.train_seconds = std::chrono::duration<double>(t1 - t0).count();
     m.eval_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
     m.learning_rate = config_.schedule.at(global_step_ - 1);

@@ -111,7 +111,15 @@ class Dropout final : public Layer<T> {
   // fixed function of the parameters).
   void freeze_mask(bool frozen) { frozen_ = frozen; }
 
+  // Data-parallel training (train/distributed.hpp): masks are drawn for the whole batch of
+  // `total` columns and forward keeps columns [first, first + x.cols()), so each process draws
+  // the numbers one process would. total = 0 (the default): the batch is x itself.
+  void set_batch_share(Eigen::Index first, Eigen::Index total) { share_first_ = first, share_total_ = total; }
+  // Draws (and drops) the masks of a batch of `rows` x `total` (a process whose share is empty).
+  void skip_masks(Eigen::Index rows, Eigen::Index total);
+
  private:
+  Eigen::Index share_first_ = 0, share_total_ = 0;
   double rate_;
   std::mt19937_64* rng_;
   bool frozen_ = false;

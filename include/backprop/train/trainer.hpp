@@ -23,6 +23,7 @@
 #include "backprop/nn/network.hpp"
 #include "backprop/nn/optimizer.hpp"
 #include "backprop/nn/schedule.hpp"
+#include "backprop/train/distributed.hpp"
 
 namespace backprop {
 
@@ -137,6 +138,14 @@ class Trainer {
   // state() and restore() are the same with or without one.
   void set_batch_source(BatchSource* source) { source_ = source; }
 
+  // Data-parallel training with the processes of `collective` (distributed.hpp; nullptr:
+  // alone). Every process then computes its share of each batch, the gradients are summed
+  // between the backward pass and the optimizer (the fused SGD path is not taken), the stop
+  // flag is agreed in the same sum, and rank 0 alone evaluates (validation losses are sent to
+  // the others for early stopping). Every process must make the same calls.
+  void set_collective(Collective* collective) { collective_ = collective; }
+  const StepTimings& step_timings() const { return timings_; }
+
   long long global_step() const { return global_step_; }
   int epoch() const { return epoch_; }
   bool stopped_early() const { return stopped_early_; }
@@ -153,7 +162,10 @@ class Trainer {
 
  private:
   void scale_and_clip(std::size_t batch);
-  bool stop_requested() const { return stop_flag_ && stop_flag_->load(); }
+  bool stop_requested() const { return collective_ ? agreed_stop_ : stop_flag_ && stop_flag_->load(); }
+  // distributed_step.cpp: step() and fit()'s evaluation with a collective.
+  T distributed_step(const Dataset& data, const std::size_t* indices, std::size_t count);
+  void share_validation(EpochMetrics& m);
   void track_best(const EpochMetrics& m);
 
   Network<T>& network_;
@@ -179,6 +191,10 @@ class Trainer {
   bool interrupted_ = false;
   BatchSource* source_ = nullptr;
   std::vector<std::size_t> identity_;  // 0, 1, ..., B - 1: a source's batch in its own order
+  Collective* collective_ = nullptr;
+  bool agreed_stop_ = false;  // some process was asked to stop, as of the last step's sum
+  std::vector<T> reduce_buffer_;  // every gradient, then the share's loss sum and stop flag
+  StepTimings timings_;
 };
 
 }  // namespace backprop

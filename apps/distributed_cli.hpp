@@ -1,0 +1,24 @@
+// What the commands do differently when mpirun started them (train/distributed.hpp): errors
+// end the whole job, threads are shared out among the processes of a machine, and rank 0
+// reports where the steps' time went.
+#pragma once
+
+#include <functional>
+
+#include "backprop/train/distributed.hpp"
+
+namespace backprop::cli {
+
+// body(), alone or under MPI. Under MPI an error on this process is printed (with its rank)
+// and ends every process of the job (MPI_Abort): the others would otherwise wait forever in
+// a sum this one never joins.
+int run_collectively(Collective* world, const std::function<int()>& body);
+
+// --threads 0 under MPI: the machine's cores shared among its processes (at least 1 each).
+int default_threads(const Collective* world, int requested);
+
+// Rank 0 prints the steps' compute and sum times (means over the processes) and the bytes
+// each step reduced. Every process must call it.
+void print_step_timings(Collective& world, const StepTimings& timings);
+
+}  // namespace backprop::cli
