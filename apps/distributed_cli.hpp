@@ -7,6 +7,18 @@
 
 #include "backprop/train/distributed.hpp"
 
+namespace backprop {
+
+// Whether an MPI launcher (mpirun, srun) started this process: its environment says so.
+bool launched_by_mpi();
+
+// The processes of this job when an MPI launcher started it, else nullptr (a plain process
+// trains alone, exactly as without MPI). The first call initialises MPI and arranges its
+// finalisation at exit. Throws Error when launched by mpirun but built without MPI.
+Collective* mpi_world();
+
+}  // namespace backprop
+
 namespace backprop::cli {
 
 // body(), alone or under MPI. Under MPI an error on this process is printed (with its rank)

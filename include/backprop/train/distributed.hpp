@@ -10,8 +10,8 @@
 // masks are drawn for the whole batch on every process (each keeps its share's columns), and
 // augmentation is keyed by (seed, epoch, example) already. Only the order of the sums differs.
 //
-// Collective says what the trainer needs of the processes and nothing of MPI: the MPI world
-// (distributed_mpi.cpp) is one; a build without MPI has none (mpi_world() is nullptr).
+// Collective says what the trainer needs of the processes and nothing of MPI: the library does
+// not link MPI; the command's MPI world (apps/mpi_world.cpp) is one.
 #pragma once
 
 #include <cstddef>
@@ -40,14 +40,6 @@ inline std::pair<std::size_t, std::size_t> batch_share(std::size_t count, int ra
   const auto r = static_cast<std::size_t>(rank), n = static_cast<std::size_t>(size);
   return {count * r / n, count * (r + 1) / n};
 }
-
-// Whether an MPI launcher (mpirun, srun) started this process: its environment says so.
-bool launched_by_mpi();
-
-// The processes of this job when an MPI launcher started it, else nullptr (a plain process
-// trains alone, exactly as without MPI). The first call initialises MPI and arranges its
-// finalisation at exit. Throws Error when launched by mpirun but built without MPI.
-Collective* mpi_world();
 
 // Where a distributed run's time went, summed over its steps on this process.
 struct StepTimings {

@@ -1,7 +1,7 @@
-// The MPI world as a Collective (distributed.hpp). Built with MPI when CMake found it
+// The MPI world as a Collective (backprop/train/distributed.hpp). Built with MPI when CMake found it
 // (BACKPROP_HAVE_MPI); without, a process started by mpirun is told so instead of training
 // alone N times over.
-#include "backprop/train/distributed.hpp"
+#include "distributed_cli.hpp"
 
 #include <cstdlib>
 #include <memory>
