@@ -350,8 +350,13 @@ class Model final : public ModelBase {
                     bool sum_reduction) {
     const Eigen::Index width = spec().sizes.front();
     x_.resize(width, Eigen::Index(count));
-    for (std::size_t j = 0; j < count; ++j)
+    constexpr std::size_t kAhead = 4;  // shuffled rows are scattered over X: fetch ahead (as gather_batch)
+    for (std::size_t j = 0; j < count; ++j) {
+      if (j + kAhead < count)
+        for (Eigen::Index at = 0; at < width; at += 64 / Eigen::Index(sizeof(T)))
+          __builtin_prefetch(X + which[j + kAhead] * width + at);
       std::copy(X + which[j] * width, X + (which[j] + 1) * width, x_.col(Eigen::Index(j)).data());
+    }
     net_.forward(x_, true);
     const T lr = T(schedule_.at(global_step_));
     // The seed's code sums the weight gradients over the batch.
