@@ -99,7 +99,7 @@ TEST_F(ServeAbuseTest, SlowClientsAreDroppedWithoutDelayingOthers) {
   std::vector<double> dropped_after(4, 0);
   for (int i = 0; i < 4; ++i)
     slow.emplace_back([&, i] { dropped_after[i] = slow_client(port, post(zeros_body(), "application/json")); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the slow ones hold their workers
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the slow ones are under way
   // Meanwhile every ordinary request, good or bad, is answered at once.
   const std::string png_header = std::string("\x89PNG\r\n\x1a\n", 8);
   const std::vector<std::pair<std::string, int>> requests = {
