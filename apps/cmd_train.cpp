@@ -22,6 +22,7 @@
 #include "distributed_cli.hpp"
 #include "output_path.hpp"
 #include "presets.hpp"
+#include "task_metrics.hpp"
 #include "train_options.hpp"
 
 namespace backprop::cli {
@@ -36,22 +37,15 @@ nlohmann::json to_json(const EpochMetrics& m, int ranks) {
                       {"learning_rate", m.learning_rate},
                       {"train_seconds", m.train_seconds},
                       {"eval_seconds", m.eval_seconds}};
-  if (m.test) {
-    j["test_accuracy"] = m.test->accuracy;
-    j["test_loss"] = m.test->loss;
-  }
-  if (m.validation) {
-    j["val_accuracy"] = m.validation->accuracy;
-    j["val_loss"] = m.validation->loss;
-  }
+  if (m.test) add_eval_json(j, "test", *m.test);
+  if (m.validation) add_eval_json(j, "val", *m.validation);
   return j;
 }
 
 void print_epoch(const EpochMetrics& m) {
   std::printf("Epoch %d, Train Loss: %.4f", m.epoch, m.train_loss);
-  if (m.validation)
-    std::printf(", Val Accuracy: %.4f, Val Loss: %.4f", m.validation->accuracy, m.validation->loss);
-  if (m.test) std::printf(", Test Accuracy: %.4f, Test Loss: %.4f", m.test->accuracy, m.test->loss);
+  if (m.validation) std::printf("%s", eval_text("Val", *m.validation).c_str());
+  if (m.test) std::printf("%s", eval_text("Test", *m.test).c_str());
   std::printf(", %.2f s\n", m.train_seconds);
   std::fflush(stdout);
 }

@@ -8,7 +8,8 @@
   export_test.py onnx BACKPROP_BINARY DATA_DIR WORK_DIR
       `backprop export --onnx` passes onnx.checker (full check, with shape inference), uses
       opset 13 and only the operators docs/export.md lists, and run by the NumPy interpreter
-      of those operators (onnx_numpy.py) gives the C++ probabilities to 1e-5.
+      of those operators (onnx_numpy.py) on the raw pixels (0..255: the graph applies the
+      model's scaling) gives the C++ probabilities to 1e-5.
 
 The C++ side is `backprop predict --json` on the same 1000 images. The models: one trained
 briefly (784-32-10 sigmoid), one 8-layer network with every activation (imported from random
@@ -30,7 +31,7 @@ except ImportError:
 
 IMAGES = 1000
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus"]
-EMITTED_OPS = {"Gemm", "Softmax", "Sigmoid", "Tanh", "Relu", "LeakyRelu", "Elu", "Softplus", "Add", "Mul"}
+EMITTED_OPS = {"Gemm", "Softmax", "Sigmoid", "Tanh", "Relu", "LeakyRelu", "Elu", "Softplus", "Add", "Mul", "Sub", "Div"}
 
 
 def activation(name, z):
@@ -74,7 +75,7 @@ def first_images(data, work):
     with open(path, "wb") as f:
         f.write(header[:4] + IMAGES.to_bytes(4, "big") + header[8:16] + pixels.tobytes())
     x = pixels.reshape(IMAGES, 784).astype(np.float32) / np.float32(255)
-    return path, x
+    return path, x, pixels.reshape(IMAGES, 784).astype(np.float32)
 
 
 def cpp_scores(backprop, model, images):
@@ -82,7 +83,9 @@ def cpp_scores(backprop, model, images):
                          check=True, capture_output=True, text=True).stdout
     predictions = json.loads(out)["predictions"]
     key = "probabilities" if "probabilities" in predictions[0] else "scores"
-    return np.array([p[key] for p in predictions]), np.array([p["class"] for p in predictions])
+    # Keyed by class name; an MNIST model's names are "0".."9".
+    scores = [[p[key][str(k)] for k in range(len(p[key]))] for p in predictions]
+    return np.array(scores), np.array([int(p["class"]) for p in predictions])
 
 
 def make_models(backprop, data, work):
@@ -119,6 +122,10 @@ def check_npz(backprop, models, images, x, work):
         out = os.path.join(work, name + ".npz")
         subprocess.run([backprop, "export", "--model", model, "--npz", out], check=True, stdout=subprocess.DEVNULL)
         params = dict(np.load(out))
+        scaling = (params.get("input_mean"), params.get("input_deviation"))
+        if scaling[0] is None or np.any(scaling[0] != 0) or np.any(scaling[1] != 255):
+            print(f"FAIL npz {name}: input_mean 0 and input_deviation 255 (an MNIST model's p / 255) missing")
+            failures += 1
         dtype = np.float64 if is_double else np.float32
         wrong_dtype = [k for k, v in params.items() if v.dtype != dtype]
         scores = numpy_forward({k: v.astype(np.float64) for k, v in params.items()}, activations, head,
@@ -137,7 +144,7 @@ def check_npz(backprop, models, images, x, work):
     return failures
 
 
-def check_onnx(backprop, models, images, x, work):
+def check_onnx(backprop, models, images, x, work, raw):
     try:
         import onnx
     except ImportError:
@@ -167,7 +174,8 @@ def check_onnx(backprop, models, images, x, work):
         if outputs[0] != wanted:
             problems.append(f"first output {outputs[0]!r}, expected {wanted!r}")
         dtype = np.float64 if is_double else np.float32
-        result = onnx_numpy.run(proto, {"input": x.astype(dtype)})[wanted]
+        # The graph takes the raw pixels (0..255) and divides by 255 itself, as the model's scaling says.
+        result = onnx_numpy.run(proto, {"input": raw.astype(dtype)})[wanted]
         cpp, _ = cpp_scores(backprop, model, images)
         worst = float(np.max(np.abs(result.astype(np.float64) - cpp)))
         if result.dtype != dtype:
@@ -192,9 +200,10 @@ def main():
             skip("the onnx package is not installed (Debian python3-onnx)")
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    images, x = first_images(data, work)
+    images, x, raw = first_images(data, work)
     models = make_models(backprop, data, work)
-    failures = (check_npz if mode == "npz" else check_onnx)(backprop, models, images, x, work)
+    failures = (check_npz(backprop, models, images, x, work) if mode == "npz"
+                else check_onnx(backprop, models, images, x, work, raw))
     print(f"{len(models) - failures} passed, {failures} failed")
     return 1 if failures else 0
 

@@ -60,6 +60,8 @@ OPS = {
     "Elu": _typed(lambda n, x: np.where(x >= 0, x, x.dtype.type(_attribute(n, "alpha", 1.0)) * (np.exp(x) - 1))),
     "Softplus": _typed(lambda n, x: np.log(np.exp(x) + 1)),
     "Add": lambda n, a, b: a + b,
+    "Sub": lambda n, a, b: a - b,
+    "Div": lambda n, a, b: a / b,
     "Mul": lambda n, a, b: a * b,
     "Identity": lambda n, x: x,
 }

@@ -139,7 +139,7 @@ def main():
         with urllib.request.urlopen(urllib.request.Request(
                 "http://127.0.0.1:%d/api/predict" % port, data=body, headers={"Content-Type": "application/json"}), timeout=5) as r:
             answer = json.loads(r.read())
-            check(sorted(answer) == ["class", "probabilities"], "default answer: %s" % sorted(answer))
+            check(sorted(answer) == ["class", "class_name", "probabilities"], "default answer: %s" % sorted(answer))
         with urllib.request.urlopen(urllib.request.Request(
                 "http://127.0.0.1:%d/api/predict?detail=1" % port, data=body, headers={"Content-Type": "application/json"}), timeout=5) as r:
             check(len(json.loads(r.read())["hidden"]) == 16, "?detail=1 has the 16 hidden units")

@@ -168,7 +168,7 @@ TEST_F(ModelCli, PredictReadsIdxCsvAndPng) {
     const CliResult r = run_cli({"predict", "--model", "m.bpm", "--json", file}, dir);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::vector<std::string> found;
-    static const std::regex list(R"("probabilities":\[[^\]]*\])");
+    static const std::regex list(R"("probabilities":\{[^}]*\})");  // keyed by class name
     for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), list); it != std::sregex_iterator(); ++it)
       found.push_back(it->str());
     return found;
@@ -189,7 +189,8 @@ TEST_F(ModelCli, PredictReadsIdxCsvAndPng) {
   const CliResult png = run_cli({"predict", "--model", "m.bpm", "--json", "--top", "3", "seven.png"}, dir);
   ASSERT_EQ(png.exit_code, 0) << png.err;
   EXPECT_NE(png.out.find("\"input\":\"seven.png\""), std::string::npos) << png.out;
-  EXPECT_EQ(std::count(png.out.begin(), png.out.end(), '{'), 1 + 1 + 3) << png.out;  // top-level, record, 3 in top
+  // top-level, record, its probabilities by class name, 3 in top
+  EXPECT_EQ(std::count(png.out.begin(), png.out.end(), '{'), 1 + 1 + 1 + 3) << png.out;
 }
 
 TEST_F(ModelCli, EvalPrintsScoresConfusionAndTheMisclassifiedGrid) {

@@ -74,7 +74,7 @@ TEST_F(ServeApiTest, PredictAnswersWhatTheNetworkComputes) {
 TEST_F(ServeApiTest, DetailIsOnlySentWhenAskedFor) {
   const std::string body = pixels_body(std::vector<double>(784, 0.5));
   const json plain = api.predict(body, "application/json").body;
-  EXPECT_EQ(plain.size(), 2u) << plain.dump();  // class and probabilities
+  EXPECT_EQ(plain.size(), 3u) << plain.dump();  // class, class_name and probabilities
   EXPECT_TRUE(plain.contains("class") && plain.contains("probabilities"));
   const json asked = api.predict(json{{"pixels", std::vector<double>(784, 0.5)}, {"detail", true}}.dump(), "").body;
   EXPECT_EQ(asked["hidden"].size(), 16u);
@@ -236,15 +236,7 @@ TEST_F(ServeApiTest, ModelDescribesTheArchitecture) {
   EXPECT_EQ(model_json["layers"].size(), 4u);  // dense, sigmoid, dense, head
 }
 
-TEST_F(ServeApiTest, RefusesModelsThatDoNotTake784Inputs) {
-  const ModelFile other = serve_test::small_model(dir.path / "wide.model", {100, 8, 10});
-  try {
-    PredictApi wrong(other, "wide.model");
-    FAIL() << "accepted a 100-input model";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("wide.model: the model takes 100 inputs"), std::string::npos) << e.what();
-  }
-}
+// Models of other inputs (a table's): tests/test_predict_any_model.cpp.
 
 TEST_F(ServeApiTest, MseHeadGivesNormalisedScores) {
   const ModelFile mse = serve_test::small_model(dir.path / "mse.model", {784, 8, 10}, HeadKind::mse);

@@ -162,6 +162,8 @@ function element(tag, attributes, text) {
 }
 
 fetch('/api/model').then((r) => r.json()).then((model) => {
+  // The pad draws 28x28 digits: a model of anything else gets the page of a row of features.
+  if (model.image === false) { location.replace('/model.html'); return; }
   const first = model.activations[0];
   boundedActivation = first === 'sigmoid' || first === 'tanh' || first === undefined;
   const hiddenSize = model.sizes.length > 2 ? model.sizes[1] : 0;

@@ -45,6 +45,18 @@ function drawCurves(metrics) {
     document.getElementById('curves-card').hidden = true;
     return;
   }
+  if (metrics.some((m) => typeof m.test_r2 === 'number')) {  // regression: R^2 instead of accuracy
+    lineChart(document.getElementById('loss-chart'), 'loss (train: standardised targets; test: MSE)', [
+      dataset('train loss', series(metrics, 'train_loss'), palette.train),
+      dataset('test MSE', series(metrics, 'test_loss'), palette.test),
+      dataset('validation MSE', series(metrics, 'val_loss'), palette.val, true),
+    ]);
+    lineChart(document.getElementById('accuracy-chart'), 'R²', [
+      dataset('test R²', series(metrics, 'test_r2'), palette.test),
+      dataset('validation R²', series(metrics, 'val_r2'), palette.val, true),
+    ], {suggestedMax: 1});
+    return;
+  }
   lineChart(document.getElementById('loss-chart'), 'loss', [
     dataset('train loss', series(metrics, 'train_loss'), palette.train),
     dataset('test loss', series(metrics, 'test_loss'), palette.test),
@@ -110,27 +122,33 @@ function drawDiagram(model) {
 }
 
 // --- confusion matrix as a heat map --------------------------------------------------
+// K x K, any K: rows are the true class, columns the predicted one, named by the model's
+// classes; past 12 classes the cells shrink (and lose their numbers past 30) to fit.
 function drawConfusion(evaluation) {
-  if (!evaluation) {
+  if (!evaluation || !evaluation.confusion) {
     document.getElementById('confusion-card').hidden = true;
     return;
   }
   const matrix = evaluation.confusion;
+  const K = matrix.length;
+  const names = evaluation.classes && evaluation.classes.length === K ? evaluation.classes : matrix.map((_, k) => String(k));
+  const image = evaluation.image !== false;
   document.getElementById('confusion-caption').textContent =
-    `(${evaluation.count.toLocaleString()} test images, accuracy ${percent(evaluation.accuracy)}; ` +
-    'rows: true digit, columns: predicted; colour: share of the row)';
-  const table = element('table', {class: 'confusion'});
+    `(${evaluation.count.toLocaleString()} test ${image ? 'images' : 'examples'}, ${K} classes, ` +
+    `accuracy ${percent(evaluation.accuracy)}; rows: true class, columns: predicted; colour: share of the row)`;
+  const table = element('table', {class: 'confusion' + (K > 30 ? ' tiny' : K > 12 ? ' small' : '')});
   const head = table.appendChild(element('tr'));
   head.appendChild(element('th', {class: 'corner'}, 'true \\ predicted'));
-  for (let k = 0; k < 10; ++k) head.appendChild(element('th', {}, k));
+  names.forEach((name) => head.appendChild(element('th', {title: name}, name)));
   head.appendChild(element('th', {}, 'recall'));
   matrix.forEach((row, t) => {
     const total = row.reduce((a, b) => a + b, 0) || 1;
     const tr = table.appendChild(element('tr'));
-    tr.appendChild(element('th', {}, t));
+    tr.appendChild(element('th', {title: names[t]}, names[t]));
     row.forEach((n, p) => {
       const share = n / total;
-      const cell = tr.appendChild(element('td', {title: `true ${t}, predicted ${p}: ${n} (${percent(share, 1)})`}, n || ''));
+      const cell = tr.appendChild(element('td', {title: `true ${names[t]}, predicted ${names[p]}: ${n} (${percent(share, 1)})`},
+                                          K > 30 ? '' : (n || '')));
       const strength = Math.pow(share, 0.45);  // so that small confusions still show
       const hue = t === p ? '33, 102, 172' : '178, 24, 43';
       cell.style.background = `rgba(${hue}, ${strength.toFixed(3)})`;
@@ -139,6 +157,34 @@ function drawConfusion(evaluation) {
     tr.appendChild(element('td', {class: 'recall'}, percent(row[t] / total, 1)));
   });
   document.getElementById('confusion').appendChild(table);
+}
+
+// --- regression: predicted against true ----------------------------------------------
+function drawScatter(evaluation) {
+  const card = document.getElementById('scatter-card');
+  if (!evaluation || !evaluation.scatter) {
+    card.hidden = true;
+    return;
+  }
+  const points = evaluation.scatter;  // [{x: true, y: predicted}] of the first target
+  const xs = points.map((p) => p.x).concat(points.map((p) => p.y));
+  const lo = Math.min(...xs), hi = Math.max(...xs);
+  document.getElementById('scatter-caption').textContent =
+    `(${points.length.toLocaleString()} of ${evaluation.count.toLocaleString()} test examples` +
+    `${evaluation.target ? ', target ' + evaluation.target : ''}; R² ${evaluation.r2.toFixed(4)}, ` +
+    `RMSE ${evaluation.rmse.toPrecision(4)}, MAE ${evaluation.mae.toPrecision(4)}, in the target's units)`;
+  new Chart(document.getElementById('scatter-chart'), {
+    type: 'scatter',
+    data: {datasets: [
+      {label: 'test examples', data: points, backgroundColor: 'rgba(33, 102, 172, 0.55)', pointRadius: 3},
+      {label: 'predicted = true', type: 'line', data: [{x: lo, y: lo}, {x: hi, y: hi}],
+       borderColor: '#b2182b', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5},
+    ]},
+    options: {maintainAspectRatio: false, animation: false, parsing: false,
+              scales: {x: {type: 'linear', title: {display: true, text: 'true'}},
+                       y: {type: 'linear', title: {display: true, text: 'predicted'}}},
+              plugins: {legend: {position: 'bottom'}}},
+  });
 }
 
 // --- image grids ---------------------------------------------------------------------
@@ -152,7 +198,7 @@ function figure(src, caption, title, className) {
 function drawMistakes(data) {
   const grid = document.getElementById('mistakes');
   const mistakes = data.misclassified || [];
-  if (!data.evaluation) {
+  if (!data.evaluation || !data.evaluation.confusion || data.evaluation.image === false) {  // pictures only of images
     document.getElementById('mistakes-card').hidden = true;
     return;
   }
@@ -190,7 +236,9 @@ function summary(data) {
   if (data.model) parts.push(data.model.description);
   if (metrics.length) parts.push(`${metrics.length} epoch${metrics.length === 1 ? '' : 's'}`);
   const last = metrics[metrics.length - 1] || {};
-  if (typeof last.test_accuracy === 'number') parts.push(`final test accuracy ${percent(last.test_accuracy)}`);
+  if (typeof last.test_r2 === 'number') parts.push(`final test R² ${last.test_r2.toFixed(4)}`);
+  else if (typeof last.test_accuracy === 'number') parts.push(`final test accuracy ${percent(last.test_accuracy)}`);
+  else if (data.evaluation && typeof data.evaluation.r2 === 'number') parts.push(`test R² ${data.evaluation.r2.toFixed(4)}`);
   else if (data.evaluation) parts.push(`test accuracy ${percent(data.evaluation.accuracy)}`);
   const seconds = metrics.reduce((s, m) => s + (m.train_seconds || 0), 0);
   if (seconds) parts.push(`${seconds.toFixed(1)} s of training`);
@@ -206,6 +254,7 @@ function render(data) {
   drawCurves(data.metrics);
   drawDiagram(data.model);
   drawConfusion(data.evaluation);
+  drawScatter(data.evaluation);
   drawMistakes(data);
   drawWeights(data.weights);
   drawSamples(data.samples);

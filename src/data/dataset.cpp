@@ -57,6 +57,8 @@ DataSchema schema_of(const Dataset& train) {
   if (train.is_image()) s.rows = train.rows, s.cols = train.cols;
   s.classes = train.classes;
   s.scaling = train.scaling;
+  s.target_mean = train.target_mean;
+  s.target_deviation = train.target_deviation;
   return s;
 }
 
@@ -99,6 +101,8 @@ Dataset Dataset::subset(const std::vector<std::size_t>& indices) const {
   out.outputs = outputs;
   out.classes = classes;
   out.scaling = scaling;
+  out.target_mean = target_mean;
+  out.target_deviation = target_deviation;
   if (is_bytes()) out.bytes.resize(out.count * features);
   else out.values.resize(out.count * features);
   if (!labels.empty()) out.labels.resize(out.count);

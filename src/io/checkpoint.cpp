@@ -14,7 +14,8 @@ namespace {
 using detail::ByteReader;
 using detail::ByteWriter;
 
-constexpr std::uint32_t kHasValidation = 1, kHasTest = 2;
+// kRegression: the epoch's evaluations are a regression's, each followed by f64 rmse, mae, r2.
+constexpr std::uint32_t kHasValidation = 1, kHasTest = 2, kRegression = 4;
 
 // Version 2: u32 K, then the K x K confusion; version 1 always had 10 x 10.
 void put_eval(ByteWriter& out, const EvalResult& r) {
@@ -24,9 +25,10 @@ void put_eval(ByteWriter& out, const EvalResult& r) {
   out.u32(static_cast<std::uint32_t>(r.confusion.size()));
   for (const auto& row : r.confusion)
     for (long n : row) out.u64(static_cast<std::uint64_t>(n));
+  if (r.regression) out.f64(r.rmse), out.f64(r.mae), out.f64(r.r2);
 }
 
-EvalResult get_eval(ByteReader& in, std::uint32_t version) {
+EvalResult get_eval(ByteReader& in, std::uint32_t version, bool regression) {
   EvalResult r;
   r.accuracy = in.f64("metrics");
   r.loss = in.f64("metrics");
@@ -36,6 +38,12 @@ EvalResult get_eval(ByteReader& in, std::uint32_t version) {
   r.confusion.assign(K, std::vector<long>(K, 0));
   for (auto& row : r.confusion)
     for (long& n : row) n = static_cast<long>(in.u64("confusion matrix"));
+  if (regression) {
+    r.regression = true;
+    r.rmse = in.f64("regression metrics");
+    r.mae = in.f64("regression metrics");
+    r.r2 = in.f64("regression metrics");
+  }
   return r;
 }
 
@@ -48,7 +56,8 @@ std::string history_payload(const std::vector<EpochMetrics>& history) {
     out.f64(m.learning_rate);
     out.f64(m.train_seconds);
     out.f64(m.eval_seconds);
-    out.u32((m.validation ? kHasValidation : 0) | (m.test ? kHasTest : 0));
+    const bool regression = (m.test && m.test->regression) || (m.validation && m.validation->regression);
+    out.u32((m.validation ? kHasValidation : 0) | (m.test ? kHasTest : 0) | (regression ? kRegression : 0));
     if (m.validation) put_eval(out, *m.validation);
     if (m.test) put_eval(out, *m.test);
   }
@@ -66,9 +75,10 @@ std::vector<EpochMetrics> get_history(ByteReader& in, std::uint32_t version) {
     m.train_seconds = in.f64("timings");
     m.eval_seconds = in.f64("timings");
     const std::uint32_t flags = in.u32("flags");
-    if (flags & ~(kHasValidation | kHasTest)) in.fail("malformed: unknown metric flags");
-    if (flags & kHasValidation) m.validation = get_eval(in, version);
-    if (flags & kHasTest) m.test = get_eval(in, version);
+    if (flags & ~(kHasValidation | kHasTest | kRegression)) in.fail("malformed: unknown metric flags");
+    const bool regression = flags & kRegression;
+    if (flags & kHasValidation) m.validation = get_eval(in, version, regression);
+    if (flags & kHasTest) m.test = get_eval(in, version, regression);
   }
   return history;
 }

@@ -117,6 +117,28 @@ std::string activation_nodes(GraphBuilder& g, Activation a, const std::string& z
   return h;
 }
 
+// The model's input scaling (its DATA section, dataset.hpp) as nodes from the raw features
+// "input" to the first layer's input; returns that input's name. The same float operations as
+// Scaling::apply, so a float32 graph sees the values `predict` gives the network.
+std::string scaling_nodes(GraphBuilder& g, const Scaling& s, std::size_t features) {
+  switch (s.kind) {
+    case ScaleKind::none: return "input";
+    case ScaleKind::unit:  // x = v / 255
+      g.node("Div", {"input", g.scalar("scale_255", 255.0)}, "scaled_input");
+      return "scaled_input";
+    case ScaleKind::standard: {  // x = (v - mean) / deviation, per feature
+      const std::vector<double> mean(s.mean.begin(), s.mean.end()), dev(s.deviation.begin(), s.deviation.end());
+      const auto n = static_cast<std::int64_t>(features);
+      g.tensor("input_mean", {n}, mean.data(), mean.size());
+      g.tensor("input_deviation", {n}, dev.data(), dev.size());
+      g.node("Sub", {"input", "input_mean"}, "centred_input");
+      g.node("Div", {"centred_input", "input_deviation"}, "scaled_input");
+      return "scaled_input";
+    }
+  }
+  return "input";
+}
+
 }  // namespace
 
 bool onnx_supported() { return true; }
@@ -149,7 +171,7 @@ void write_onnx(const std::string& path, const ModelFile& model) {
   }
   const int L = static_cast<int>(spec.sizes.size()) - 1;
   const bool softmax = spec.head == HeadKind::softmax_cross_entropy;
-  std::string h = "input";
+  std::string h = scaling_nodes(g, model.data.scaling, static_cast<std::size_t>(spec.sizes.front()));
   for (int l = 1; l <= L; ++l) {
     const Matrix<double>& W = model.params[2 * (l - 1)];  // (n_out, n_in) column-major
     const Matrix<double>& b = model.params[2 * (l - 1) + 1];
@@ -163,6 +185,17 @@ void write_onnx(const std::string& path, const ModelFile& model) {
   if (softmax) {
     GraphBuilder::int_attribute(g.node("Softmax", {"logits"}, "probabilities"), "axis", 1);
     g.value_info(graph.add_output(), "probabilities", spec.sizes.back());
+  }
+  // Regression: the network predicts standardised targets; "prediction" = scores * deviation
+  // + mean is in the targets' own units, what `predict` prints.
+  const std::vector<double>& t_mean = model.data.target_mean;
+  if (!softmax && !t_mean.empty()) {
+    const auto n = static_cast<std::int64_t>(t_mean.size());
+    g.tensor("target_mean", {n}, t_mean.data(), t_mean.size());
+    g.tensor("target_deviation", {n}, model.data.target_deviation.data(), model.data.target_deviation.size());
+    g.node("Mul", {"scores", "target_deviation"}, "scaled_scores");
+    g.node("Add", {"scaled_scores", "target_mean"}, "prediction");
+    g.value_info(graph.add_output(), "prediction", spec.sizes.back());
   }
   g.value_info(graph.add_output(), softmax ? "logits" : "scores", spec.sizes.back());
 

@@ -61,8 +61,28 @@ void Head<T>::losses(const Matrix<T>& logits, const std::int32_t* labels, Vector
 }
 
 template <typename T>
+void Head<T>::losses(const Matrix<T>& logits, const Matrix<T>& targets, Vector<T>& out) {
+  if (kind_ != HeadKind::mse) throw Error("real-valued targets need the mse head (regression)");
+  if (targets.rows() != logits.rows() || targets.cols() != logits.cols())
+    throw Error("regression targets are " + std::to_string(targets.rows()) + "x" + std::to_string(targets.cols()) +
+                ", the network's outputs " + std::to_string(logits.rows()) + "x" + std::to_string(logits.cols()));
+  out = T(0.5) * (logits - targets).colwise().squaredNorm().transpose();  // 1/2 ||z_b - y_b||^2
+}
+
+template <typename T>
+T Head<T>::forward(const Matrix<T>& logits, const Matrix<T>& targets) {
+  Vector<T> per_example;
+  losses(logits, targets, per_example);
+  y_hat_ = logits;
+  targets_ = &targets;
+  labels_ = nullptr;
+  return per_example.mean();
+}
+
+template <typename T>
 T Head<T>::forward(const Matrix<T>& logits, const std::int32_t* labels) {
   labels_ = labels;
+  targets_ = nullptr;
   if (kind_ == HeadKind::mse)
     y_hat_ = logits;
   else
@@ -76,6 +96,10 @@ template <typename T>
 const Matrix<T>& Head<T>::backward() {
   // Both heads: dz = (y_hat - y) / B.
   const Eigen::Index B = y_hat_.cols();
+  if (targets_) {  // regression: y is the targets themselves
+    dz_ = (y_hat_ - *targets_) / T(B);
+    return dz_;
+  }
   dz_ = y_hat_;
   for (Eigen::Index b = 0; b < B; ++b) dz_(labels_[b], b) -= T(1);
   dz_ /= T(B);

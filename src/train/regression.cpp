@@ -52,4 +52,30 @@ void fit_target_scaling(const float* targets, std::size_t count, std::size_t out
   }
 }
 
+template <typename T>
+void gather_targets(const Dataset& data, const std::size_t* indices, std::size_t count, Matrix<T>& Y) {
+  const std::size_t m = data.outputs;
+  if (data.target_mean.size() != m || data.target_deviation.size() != m)
+    throw Error("regression targets without their standardisation (fit_target_scaling)");
+  Y.resize(static_cast<Eigen::Index>(m), static_cast<Eigen::Index>(count));
+  for (std::size_t j = 0; j < count; ++j) {
+    const float* t = data.targets.data() + indices[j] * m;
+    for (std::size_t k = 0; k < m; ++k)
+      Y(Eigen::Index(k), Eigen::Index(j)) = static_cast<T>((double(t[k]) - data.target_mean[k]) / data.target_deviation[k]);
+  }
+}
+
+template <typename T>
+void unstandardise(const Dataset& data, const Matrix<T>& Z, std::vector<float>& out) {
+  const std::size_t m = data.outputs;
+  for (Eigen::Index j = 0; j < Z.cols(); ++j)
+    for (std::size_t k = 0; k < m; ++k)
+      out.push_back(static_cast<float>(double(Z(Eigen::Index(k), j)) * data.target_deviation[k] + data.target_mean[k]));
+}
+
+template void gather_targets<float>(const Dataset&, const std::size_t*, std::size_t, Matrix<float>&);
+template void gather_targets<double>(const Dataset&, const std::size_t*, std::size_t, Matrix<double>&);
+template void unstandardise<float>(const Dataset&, const Matrix<float>&, std::vector<float>&);
+template void unstandardise<double>(const Dataset&, const Matrix<double>&, std::vector<float>&);
+
 }  // namespace backprop

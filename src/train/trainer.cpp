@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "backprop/error.hpp"
+#include "backprop/train/regression.hpp"
 
 namespace backprop {
 
@@ -74,7 +75,47 @@ std::vector<std::int32_t> predict_classes(Network<T>& network, const Dataset& da
 }
 
 template <typename T>
+std::vector<float> predict_values(Network<T>& network, const Dataset& data, int batch_size) {
+  if (batch_size <= 0) throw Error("evaluation batch size must be positive");
+  std::vector<float> values;
+  values.reserve(data.count * data.outputs);
+  std::vector<std::size_t> indices(data.count);
+  std::iota(indices.begin(), indices.end(), 0);
+  Matrix<T> X;
+  for (std::size_t start = 0; start < data.count; start += batch_size) {
+    const std::size_t n = std::min<std::size_t>(batch_size, data.count - start);
+    gather_batch(data, indices.data() + start, n, X);
+    unstandardise(data, network.forward(X, false), values);
+  }
+  return values;
+}
+
+namespace {
+
+// Regression: the scores of regression.hpp, in the targets' units; loss = their MSE.
+template <typename T>
+EvalResult evaluate_regression(Network<T>& network, const Dataset& data, int batch_size) {
+  EvalResult result;
+  result.regression = true;
+  result.count = data.count;
+  if (data.count == 0) return result;
+  if (static_cast<std::size_t>(network.spec().sizes.back()) != data.outputs)
+    throw Error("the network has " + std::to_string(network.spec().sizes.back()) + " outputs, the data " +
+                std::to_string(data.outputs) + " targets");
+  const std::vector<float> predicted = predict_values(network, data, batch_size);
+  const RegressionScores s = regression_scores(predicted.data(), data.targets.data(), data.count, data.outputs);
+  result.loss = s.mse;
+  result.rmse = s.rmse;
+  result.mae = s.mae;
+  result.r2 = s.r2;
+  return result;
+}
+
+}  // namespace
+
+template <typename T>
 EvalResult evaluate(Network<T>& network, const Dataset& data, int batch_size) {
+  if (data.outputs > 0) return evaluate_regression(network, data, batch_size);
   const std::size_t K = static_cast<std::size_t>(network.spec().sizes.back());
   EvalResult result;
   result.count = data.count;
@@ -120,10 +161,17 @@ template <typename T>
 T Trainer<T>::step(const Dataset& data, const std::size_t* indices, std::size_t count) {
   if (collective_) return distributed_step(data, indices, count);
   gather_batch(data, indices, count, X_);
-  labels_.resize(count);
-  for (std::size_t j = 0; j < count; ++j) labels_[j] = data.labels[indices[j]];
-  network_.forward(X_, true);
-  const T loss = network_.loss(labels_.data());
+  T loss;
+  if (data.outputs > 0) {  // regression: the mse head on the standardised targets
+    gather_targets(data, indices, count, Y_);
+    network_.forward(X_, true);
+    loss = network_.loss(Y_);
+  } else {
+    labels_.resize(count);
+    for (std::size_t j = 0; j < count; ++j) labels_[j] = data.labels[indices[j]];
+    network_.forward(X_, true);
+    loss = network_.loss(labels_.data());
+  }
   if (!std::isfinite(static_cast<double>(loss)))
     check_parameters_finite(network_, epoch_, global_step_, "the loss is " + std::to_string(double(loss)));
   const T lr = T(config_.schedule.at(global_step_));
@@ -333,6 +381,8 @@ template std::vector<std::int32_t> predict_classes<float>(Network<float>&, const
                                                            const BatchLogits<float>&);
 template std::vector<std::int32_t> predict_classes<double>(Network<double>&, const Dataset&, int,
                                                             const BatchLogits<double>&);
+template std::vector<float> predict_values<float>(Network<float>&, const Dataset&, int);
+template std::vector<float> predict_values<double>(Network<double>&, const Dataset&, int);
 template EvalResult evaluate<float>(Network<float>&, const Dataset&, int);
 template EvalResult evaluate<double>(Network<double>&, const Dataset&, int);
 template class Trainer<float>;

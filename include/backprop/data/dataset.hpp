@@ -48,7 +48,10 @@ struct Dataset {
   std::vector<float> values;        // count * features, when they are float32
   std::vector<std::int32_t> labels;  // count class indices (classification)
   std::size_t outputs = 0;          // regression targets per example (0 for classification)
-  std::vector<float> targets;       // count * outputs (regression)
+  std::vector<float> targets;       // count * outputs (regression), in their own units
+  // Regression: the network learns (t - target_mean) / target_deviation per target
+  // (regression.hpp: gather_targets, fit_target_scaling); empty for classification.
+  std::vector<double> target_mean, target_deviation;
   std::vector<std::string> classes;  // class names; labels index them
   Scaling scaling;                   // applied by gather_batch
 

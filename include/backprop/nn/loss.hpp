@@ -9,6 +9,8 @@
 //                           dz = (y_hat - y) / B            (fused: no division by y_hat)
 //   mse (linear output):    y_hat = z,           L = (1/B) sum_b 1/2 ||z_b - y_b||^2
 //                           dz = (z - y) / B
+// For regression the mse head takes y itself, a (K, B) matrix of real targets, instead of
+// class indices (the same formulas; y is no longer one-hot).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +42,9 @@ class Head {
   T forward(const Matrix<T>& logits, const std::int32_t* labels);
   // Per-example losses (K, B) -> (B); used by evaluation for an exact mean over a dataset.
   void losses(const Matrix<T>& logits, const std::int32_t* labels, Vector<T>& out);
+  // Regression (mse head only): the same with real targets Y (K, B); Y must outlive backward.
+  T forward(const Matrix<T>& logits, const Matrix<T>& targets);
+  void losses(const Matrix<T>& logits, const Matrix<T>& targets, Vector<T>& out);
   // dz = dL/dlogits for the last forward, 1/B included.
   const Matrix<T>& backward();
 
@@ -51,6 +56,7 @@ class Head {
   HeadKind kind_;
   Matrix<T> y_hat_, dz_;
   const std::int32_t* labels_ = nullptr;
+  const Matrix<T>* targets_ = nullptr;  // the last forward's regression targets, else nullptr
 };
 
 }  // namespace backprop

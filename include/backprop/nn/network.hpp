@@ -50,6 +50,8 @@ class Network {
   const Matrix<T>& forward(const Matrix<T>& x, bool training);
   // Mean loss of the last forward against labels (B of them); caches for backward.
   T loss(const std::int32_t* labels) { return head_.forward(*logits_, labels); }
+  // Regression: mean loss against real targets (outputs, B); they must outlive backward.
+  T loss(const Matrix<T>& targets) { return head_.forward(*logits_, targets); }
   // Fills every parameter gradient of the mean loss, from the head back to the first layer
   // (the first layer's from x's nonzeros when its forward took them). Changes no parameter.
   // d_logits: dL/dlogits of a loss computed elsewhere; nullptr: the head's (after loss()).

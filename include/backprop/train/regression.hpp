@@ -16,6 +16,9 @@
 #include <cstddef>
 #include <vector>
 
+#include "backprop/data/dataset.hpp"
+#include "backprop/nn/tensor.hpp"
+
 namespace backprop {
 
 struct RegressionScores {
@@ -30,5 +33,15 @@ RegressionScores regression_scores(const float* predicted, const float* truth, s
 // constant target gets deviation 1 (centred, never divided by 0), as the features' scaling.
 void fit_target_scaling(const float* targets, std::size_t count, std::size_t outputs,
                         std::vector<double>& mean, std::vector<double>& deviation);
+
+// Y(:, j) = the standardised targets of example indices[j]; Y is (outputs, count). The one
+// place a target becomes what the network learns.
+template <typename T>
+void gather_targets(const Dataset& data, const std::size_t* indices, std::size_t count, Matrix<T>& Y);
+
+// The network's outputs Z (outputs, n) back in the targets' units, appended row by row
+// (example-major) to out.
+template <typename T>
+void unstandardise(const Dataset& data, const Matrix<T>& Z, std::vector<float>& out);
 
 }  // namespace backprop

@@ -54,6 +54,10 @@ struct EvalResult {
   double accuracy = 0, loss = 0;  // loss: mean over all examples
   std::size_t count = 0;
   std::vector<std::vector<long>> confusion;  // K x K, [true][predicted]
+  // Regression (regression.hpp), in the targets' units; then loss is their MSE and there is
+  // no accuracy or confusion.
+  bool regression = false;
+  double rmse = 0, mae = 0, r2 = 0;
 };
 
 struct EpochMetrics {
@@ -108,9 +112,15 @@ template <typename T>
 std::vector<std::int32_t> predict_classes(Network<T>& network, const Dataset& data, int batch_size = 1000,
                                           const BatchLogits<T>& on_batch = {});
 
-// Accuracy, mean loss and K x K confusion matrix over a whole dataset, in batches.
+// Accuracy, mean loss and K x K confusion matrix over a whole dataset, in batches; for a
+// regression dataset (data.outputs > 0) the MSE, RMSE, MAE and R^2 in the targets' units.
 template <typename T>
 EvalResult evaluate(Network<T>& network, const Dataset& data, int batch_size = 1000);
+
+// Regression: the network's predictions for every example, in the targets' units,
+// example-major (count x outputs).
+template <typename T>
+std::vector<float> predict_values(Network<T>& network, const Dataset& data, int batch_size = 1000);
 
 template <typename T>
 class Trainer {
@@ -175,6 +185,7 @@ class Trainer {
   std::vector<std::size_t> order_;
   Matrix<T> X_;                       // (features, B)
   std::vector<std::int32_t> labels_;  // (B)
+  Matrix<T> Y_;                       // (outputs, B): standardised regression targets
   long long global_step_ = 0;
   int epoch_ = 0;
   // Where the current epoch stands (non-zero only when stopped or restored mid-epoch).
