@@ -180,6 +180,8 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   if (world) print_step_timings(*world, trainer.step_timings());
   if (trainer.interrupted()) {
     write_checkpoint();
+    double written = 0;  // the others exit non-zero only once rank 0's checkpoint is whole:
+    if (world) world->sum(&written, 1);  // mpirun ends the job at the first such exit
     const int signal = stop_signal();  // 0: another process was asked to stop
     std::fflush(stdout);
     if (root)

@@ -8,7 +8,8 @@
    and every --metrics record say how many processes trained;
 2. faults: SIGKILL to one process of a checkpointing run ends the job within a bounded time,
    with an error naming the dead process, and leaves a checkpoint that --resume continues to
-   the very parameters of the run left alone;
+   the very parameters of the run left alone; SIGTERM to one process stops every one after the
+   same step with a checkpoint that resumes to the same bits;
 3. sweeps: every combination of a grid trained once, summary.csv and stdout sorted by
    validation accuracy, --resume skipping finished runs, over local processes and over MPI
    ranks, and `serve --runs DIR` listing the runs.
@@ -152,6 +153,28 @@ def killed_rank(backprop, data, w):
     if resumed.returncode == 0 and ref.returncode == 0:
         check(identical(w("ref.npz"), w("killed.npz")),
               "the resumed run ends at the bits of the run left alone")
+    # SIGTERM to rank 1 alone: its stop request travels in the next sum, every rank stops after
+    # the same step, rank 0 writes the (mid-epoch) checkpoint, and the resumed run ends at the
+    # same bits as the run left alone.
+    term = w("term.ckpt")
+    job = subprocess.Popen(mpirun(2) + [backprop, "train"] + run_flags + ["--checkpoint", term, "--save-npz", w("term.npz")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not os.path.exists(term) and job.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    victims = [p for p in children(job.pid) if ranks_of(p) == 1]
+    if victims and job.poll() is None:
+        os.kill(victims[0], signal.SIGTERM)
+    try:
+        _, err = job.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        job.kill()
+        _, err = job.communicate()
+    check(bool(victims) and "interrupted by a signal to another rank" in err,
+          "SIGTERM to rank 1: rank 0 writes the checkpoint and says so: " + err.strip()[:200])
+    resumed = run(mpirun(2) + [backprop, "train", "--resume", term, "--quiet", "--data", data])
+    check(resumed.returncode == 0 and ref.returncode == 0 and identical(w("ref.npz"), w("term.npz")),
+          "the run resumed after SIGTERM ends at the bits of the run left alone: " + resumed.stderr.strip()[-200:])
     wrong = run(mpirun(4) + [backprop, "train", "--resume", ckpt, "--quiet", "--data", data])
     check(wrong.returncode != 0 and "trained on 2 process(es), not 4" in wrong.stderr,
           "--resume on another process count is refused: " + wrong.stderr.strip().splitlines()[0] if wrong.stderr else "")
