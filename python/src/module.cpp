@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <Eigen/Core>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -186,9 +187,12 @@ PYBIND11_MODULE(_backprop, m) {
         },
         py::arg("path"), py::arg("dtype") = "");
 
+  // 0: every core, or OMP_NUM_THREADS when the environment sets it (as OpenMP reads it at start).
+  static const int default_threads = std::getenv("OMP_NUM_THREADS")
+      ? omp_get_max_threads() : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   m.def("set_threads", [](int threads) {
     if (threads < 0) throw Error("threads must not be negative");
-    if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (threads == 0) threads = default_threads;
     omp_set_num_threads(threads);
     Eigen::setNbThreads(threads);
     return threads;
