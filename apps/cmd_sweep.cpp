@@ -110,6 +110,7 @@ std::string number(double v, int digits = 4) {
 
 int run_sweep(const SweepOptions& o, const std::vector<std::string>& train_flags) {
   Collective* world = mpi_world();
+  set_mpi_timeout(0);  // the ranks wait for each other's whole runs, for as long as they take
   const int rank = world ? world->rank() : 0, ranks = world ? world->size() : 1;
   if (o.jobs < 1) throw Error("--jobs must be at least 1");
   if (o.out.empty()) throw Error("sweep: --out DIR is required");

@@ -17,6 +17,12 @@ bool launched_by_mpi();
 // finalisation at exit. Throws Error when launched by mpirun but built without MPI.
 Collective* mpi_world();
 
+// A rank that waits longer than this in one collective call (a sum, a broadcast, finalising)
+// prints an error and exits 1, and mpirun ends the others: a peer that stopped answering
+// cannot hang the job. Default 600 s, or $BACKPROP_MPI_TIMEOUT; 0 turns it off (sweep does:
+// its ranks wait for each other's whole runs).
+void set_mpi_timeout(double seconds);
+
 }  // namespace backprop
 
 namespace backprop::cli {

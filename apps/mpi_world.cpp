@@ -13,7 +13,11 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <climits>
+#include <cstdio>
+#include <thread>
 #endif
 
 namespace backprop {
@@ -37,6 +41,43 @@ void check(int code, const char* what) {
   throw Error(std::string(what) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
 }
 
+// The watchdog: a rank that waits in one collective call longer than the limit ends itself
+// with an error, so a peer that stopped answering (stopped, stuck, or dead under a launcher
+// that does not end the job) cannot hang the others; mpirun then ends the rest at this exit.
+// Plain atomics at namespace scope (never destroyed): the detached thread reads them up to
+// the process's end. No MPI call from the thread (the world is MPI_THREAD_FUNNELED).
+std::atomic<long long> g_waiting_since{0};  // steady-clock ns when the current call began; 0 = none
+std::atomic<double> g_limit{600};           // seconds; 0 = off
+int g_rank = 0, g_size = 1;
+
+long long now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Waiting {  // marks the span of one collective call
+  Waiting() { g_waiting_since.store(now_ns()); }
+  ~Waiting() { g_waiting_since.store(0); }
+};
+
+void start_watchdog() {
+  if (const char* text = std::getenv("BACKPROP_MPI_TIMEOUT")) g_limit.store(std::atof(text));
+  std::thread([] {
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const long long since = g_waiting_since.load();
+      const double limit = g_limit.load();
+      if (since == 0 || limit <= 0 || double(now_ns() - since) * 1e-9 < limit) continue;
+      std::fprintf(stderr,
+                   "backprop: error: rank %d of %d: no answer from the other ranks for %g s in a collective "
+                   "call (has one stopped or died?); ending this rank (BACKPROP_MPI_TIMEOUT sets the limit)\n",
+                   g_rank, g_size, limit);
+      std::fflush(stderr);
+      std::_Exit(1);
+    }
+  }).detach();
+}
+
 class MpiWorld final : public Collective {
  public:
   MpiWorld() {
@@ -50,6 +91,8 @@ class MpiWorld final : public Collective {
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local);
     MPI_Comm_size(local, &local_size_);
     MPI_Comm_free(&local);
+    g_rank = rank_, g_size = size_;
+    start_watchdog();
   }
 
   int rank() const override { return rank_; }
@@ -58,6 +101,7 @@ class MpiWorld final : public Collective {
   void sum(float* values, std::size_t count) override { all_sum(values, count, MPI_FLOAT); }
   void sum(double* values, std::size_t count) override { all_sum(values, count, MPI_DOUBLE); }
   void broadcast(double* values, std::size_t count) override {
+    const Waiting waiting;
     check(MPI_Bcast(values, static_cast<int>(count), MPI_DOUBLE, 0, MPI_COMM_WORLD), "MPI_Bcast");
   }
   [[noreturn]] void abort(int code) override {
@@ -69,6 +113,7 @@ class MpiWorld final : public Collective {
   template <typename T>
   void all_sum(T* values, std::size_t count, MPI_Datatype type) {
     // One call for any buffer a network has (counts are ints: above 2^31 values, pieces).
+    const Waiting waiting;
     for (std::size_t done = 0; done < count;) {
       const int n = static_cast<int>(std::min<std::size_t>(count - done, INT_MAX));
       check(MPI_Allreduce(MPI_IN_PLACE, values + done, n, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
@@ -84,6 +129,7 @@ std::unique_ptr<MpiWorld> g_world;
 extern "C" void finalize_world() {
   int finalized = 0;
   MPI_Finalized(&finalized);
+  const Waiting waiting;  // finalising waits for every rank too
   if (!finalized) MPI_Finalize();
 }
 
@@ -97,6 +143,8 @@ Collective* mpi_world() {
   return g_world.get();
 }
 
+void set_mpi_timeout(double seconds) { g_limit.store(seconds); }
+
 #else
 
 Collective* mpi_world() {
@@ -105,6 +153,8 @@ Collective* mpi_world() {
                 "(install libopenmpi-dev and rebuild; the build log says \"MPI: on\")");
   return nullptr;
 }
+
+void set_mpi_timeout(double) {}
 
 #endif
 

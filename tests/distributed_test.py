@@ -9,7 +9,8 @@
 2. faults: SIGKILL to one process of a checkpointing run ends the job within a bounded time,
    with an error naming the dead process, and leaves a checkpoint that --resume continues to
    the very parameters of the run left alone; SIGTERM to one process stops every one after the
-   same step with a checkpoint that resumes to the same bits;
+   same step with a checkpoint that resumes to the same bits; a stopped (SIGSTOP) process,
+   which mpirun cannot see, makes the others give up after BACKPROP_MPI_TIMEOUT seconds;
 3. sweeps: every combination of a grid trained once, summary.csv and stdout sorted by
    validation accuracy, --resume skipping finished runs, over local processes and over MPI
    ranks, and `serve --runs DIR` listing the runs.
@@ -175,6 +176,31 @@ def killed_rank(backprop, data, w):
     resumed = run(mpirun(2) + [backprop, "train", "--resume", term, "--quiet", "--data", data])
     check(resumed.returncode == 0 and ref.returncode == 0 and identical(w("ref.npz"), w("term.npz")),
           "the run resumed after SIGTERM ends at the bits of the run left alone: " + resumed.stderr.strip()[-200:])
+    # SIGSTOP to rank 1: not dead, so mpirun sees nothing; rank 0's watchdog ends it after
+    # BACKPROP_MPI_TIMEOUT seconds in the sum, and mpirun then ends the job.
+    env = dict(os.environ, BACKPROP_MPI_TIMEOUT="3")
+    stop_ckpt = w("stopped.ckpt")
+    job = subprocess.Popen(mpirun(2) + ["-x", "BACKPROP_MPI_TIMEOUT", backprop, "train"] + run_flags +
+                           ["--checkpoint", stop_ckpt], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 60
+    while not os.path.exists(stop_ckpt) and job.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    victims = [p for p in children(job.pid) if ranks_of(p) == 1]
+    stopped_at = time.time()
+    if victims and job.poll() is None:
+        os.kill(victims[0], signal.SIGSTOP)
+    try:
+        _, err = job.communicate(timeout=30)
+        took = time.time() - stopped_at
+    except subprocess.TimeoutExpired:
+        for p in victims:
+            os.kill(p, signal.SIGKILL)
+        job.kill()
+        _, err = job.communicate()
+        took = None
+    check(bool(victims) and took is not None and job.returncode != 0 and "no answer from the other ranks" in err,
+          "a stopped rank 1: rank 0 gives up after BACKPROP_MPI_TIMEOUT=3 s and the job ends (%s s): %s"
+          % ("%.1f" % took if took is not None else "> 30", err.strip()[:200]))
     wrong = run(mpirun(4) + [backprop, "train", "--resume", ckpt, "--quiet", "--data", data])
     check(wrong.returncode != 0 and "trained on 2 process(es), not 4" in wrong.stderr,
           "--resume on another process count is refused: " + wrong.stderr.strip().splitlines()[0] if wrong.stderr else "")
