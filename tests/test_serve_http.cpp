@@ -78,6 +78,9 @@ TEST(ServeDefaults, BindsLoopbackOnly) {
   const web::ServerOptions options;
   EXPECT_EQ(options.host, "127.0.0.1");
   EXPECT_EQ(options.max_body, web::kMaxRequestBytes);
+  EXPECT_EQ(options.request_timeout, 10);  // issue 8's values, now flags of serve
+  EXPECT_EQ(options.workers, 0u);          // one per core
+  EXPECT_EQ(options.max_connections, 10000u);
 }
 
 TEST_F(ServeHttpTest, ServesThePagesWithTheirLibrary) {
