@@ -167,8 +167,11 @@ def run_result(raw, run, system):
     status = read_text(os.path.join(raw, run + ".status"))
     if wall is None or (status or "1").strip() != "0":
         return None
-    if system == "ours":
-        m = last_json(read_text(os.path.join(raw, run + ".jsonl")))
+    if system == "ours":  # its last lines: "final test accuracy X ..." or "final test rmse ..., r2 X ..."
+        text = read_text(os.path.join(raw, run + ".out")) or ""
+        acc = re.search(r"final test accuracy ([0-9.]+)", text)
+        r2 = re.search(r"final test rmse .*?r2 (-?[0-9.]+)", text)
+        m = {"test_r2": float(r2.group(1))} if r2 else ({"test_accuracy": float(acc.group(1))} if acc else None)
     else:
         m = last_json(read_text(os.path.join(raw, run + ".out")))
     if not m:
