@@ -12,7 +12,7 @@
 #include "backprop/train/class_report.hpp"
 #include "backprop/error.hpp"
 #include "backprop/data/fetch.hpp"
-#include "backprop/data/idx.hpp"
+#include "backprop/data/readers.hpp"
 #include "backprop/io/model_file.hpp"
 #include "backprop/data/preprocess.hpp"
 #include "backprop/train/trainer.hpp"
@@ -25,7 +25,7 @@ namespace backprop::cli {
 namespace {
 
 struct EvalOptions {
-  std::string model, data_dir, split = "test", misclassified;
+  std::string model, data_dir, test_path, label, split = "test", misclassified;
   int max_misclassified = 100, threads = 0;
   bool json = false, no_fetch = false;
 };
@@ -77,20 +77,17 @@ int run_eval(const EvalOptions& o, const ModelFile& model) {
   if (o.max_misclassified <= 0) throw Error("--max-misclassified must be positive");
   set_threads(o.threads);
   Network<T> network = make_inference_network<T>(model);
-  const std::string dir = resolve_data_dir(o.data_dir);
-  if (!mnist_present(dir)) {
-    if (o.no_fetch) throw Error(dir + ": MNIST not found (run `backprop fetch-mnist --dir " + dir + "`)");
-    fetch_mnist(dir, std::cerr);
-  }
-  Mnist mnist = load_mnist(dir);
-  Dataset& data = o.split == "train" ? mnist.train : mnist.test;
-  data.scaling = model.data.scaling;  // the inputs exactly as the model was trained on them
-  if (static_cast<std::size_t>(model.spec.sizes.front()) != data.features)
-    throw file_error(o.model, "shape mismatch: the model takes " + std::to_string(model.spec.sizes.front()) +
-                                  " inputs, the images have " + std::to_string(data.features) + " pixels");
-  if (model.data.classes != mnist.train.classes)
-    throw file_error(o.model, "the model's " + std::to_string(model.data.classes.size()) +
-                                  " classes are not the data's " + std::to_string(mnist.train.classes.size()));
+  DataOptions options;
+  options.path = resolve_dataset(o.data_dir, o.no_fetch, std::cerr);
+  options.test_path = o.test_path;
+  options.read.label = o.label;
+  // The same rows the training run scored (its own test files, --test, or its held-out split),
+  // scaled as the model was trained.
+  const Dataset data = load_test_for(options, model.data, o.split == "train");
+  const std::string& dir = options.path;
+  if (!o.misclassified.empty() && !(data.is_bytes() && data.rows == 28 && data.cols == 28 &&
+                                    data.classes == numbered_classes(data.classes.size()) && data.classes.size() <= 10))
+    throw Error("--misclassified draws 28x28 digit images with labels 0-9; " + dir + " holds other data");
 
   const EvalResult result = evaluate(network, data);
   const ClassReport report = class_report(result.confusion, model.data.classes);
@@ -135,9 +132,9 @@ int run_eval(const EvalOptions& o, const ModelFile& model) {
     return 0;
   }
   std::printf("model %s: %s, %s\n", o.model.c_str(), model.spec.describe().c_str(), model.is_double ? "f64" : "f32");
-  std::printf("data %s (%s): %zu images\n", dir.c_str(), o.split.c_str(), result.count);
+  std::printf("data %s (%s): %zu %s\n", dir.c_str(), o.split.c_str(), result.count, data.is_image() ? "images" : "examples");
   std::printf("accuracy %.4f  mean loss %.4f\n\n", result.accuracy, result.loss);
-  std::printf("%s\n%s", format_class_report(report).c_str(), format_confusion(result.confusion).c_str());
+  std::printf("%s\n%s", format_class_report(report).c_str(), format_confusion(result.confusion, model.data.classes).c_str());
   if (!o.misclassified.empty())
     std::printf("\nwrote %s: %zu of %zu misclassified digits, each labelled true>predicted\n",
                 o.misclassified.c_str(), wrong.size(), wrong_total);
@@ -148,9 +145,12 @@ int run_eval(const EvalOptions& o, const ModelFile& model) {
 
 Command add_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
-  CLI::App* sub = app.add_subcommand("eval", "Evaluate a saved model on MNIST: accuracy, loss, per-class scores, confusion");
+  CLI::App* sub = app.add_subcommand("eval", "Evaluate a saved model on its test set: accuracy, loss, per-class scores, confusion");
   sub->add_option("--model", o->model, "Model or checkpoint file")->required();
-  sub->add_option("--data", o->data_dir, "MNIST directory (default: $BACKPROP_DATA or ./data/mnist)");
+  sub->add_option("--data", o->data_dir,
+                  "The training data (IDX directory, .csv or .npz; default MNIST): its test set, or the rows the run held out");
+  sub->add_option("--test", o->test_path, "Score this test set instead (IDX directory, .csv or .npz)");
+  sub->add_option("--label", o->label, "CSV label column (default: the column named label, else the last)");
   sub->add_option("--split", o->split, "test or train")->check(CLI::IsMember({"test", "train"}))->capture_default_str();
   sub->add_flag("--json", o->json, "Print one JSON object instead of tables");
   sub->add_option("--misclassified", o->misclassified, "Write a PNG grid of misclassified digits");

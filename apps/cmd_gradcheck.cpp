@@ -1,12 +1,13 @@
 // backprop gradcheck: analytic gradients against central finite differences, in float64.
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <numeric>
 
 #include "backprop/error.hpp"
 #include "backprop/data/fetch.hpp"
 #include "backprop/train/gradcheck.hpp"
-#include "backprop/data/idx.hpp"
+#include "backprop/data/readers.hpp"
 #include "backprop/train/trainer.hpp"
 #include "commands.hpp"
 #include "common.hpp"
@@ -17,7 +18,7 @@ namespace {
 
 struct GradcheckOptions {
   NetworkOptions network;
-  std::string data_dir;
+  std::string data_dir, label;
   int samples = 4;
   long long max_entries = 0;
   unsigned long long seed = 1;
@@ -26,35 +27,47 @@ struct GradcheckOptions {
 
 int run_gradcheck(GradcheckOptions o) {
   set_threads(1);
-  NetworkSpec spec;
-  spec.sizes = {784, 32, 10};
-  const auto sizes = o.network.layers.empty() ? spec.sizes : parse_layer_sizes(o.network.layers);
-  if (sizes.size() < 2) throw Error("--layers: need at least an input and an output size");
-  o.network.apply(spec, sizes.front(), sizes.back());
   if (o.samples <= 0) throw Error("--samples must be positive");
+  // A real batch from --data (any dataset), or from MNIST when it is there and the shapes are
+  // MNIST's; random inputs and labels otherwise.
+  Dataset data;
+  const std::string dir = resolve_data_dir(o.data_dir);
+  std::vector<int> sizes = o.network.layers.empty() ? std::vector<int>{784, 32, 10} : parse_layer_sizes(o.network.layers);
+  if (sizes.size() < 2) throw Error("--layers: need at least an input and an output size");
+  const bool mnist_shapes = sizes.front() == 784 && sizes.back() == 10 && mnist_present(dir);
+  const bool real = !o.random && (!o.data_dir.empty() || mnist_shapes);
+  if (real) {
+    ReadOptions read;
+    read.label = o.label;
+    data = read_data(resolve_dataset(o.data_dir, true, std::cerr), read).train;
+    if (data.classes.size() < 2) throw Error(o.data_dir + ": only one class; a gradient check of softmax needs two or more");
+    data.scaling = fit_scaling(data, "auto");
+    data = data.head(static_cast<std::size_t>(o.samples));
+    if (o.network.layers.empty()) sizes = {int(data.features), 32, int(data.classes.size())};
+  }
+  NetworkSpec spec;
+  spec.sizes = sizes;
+  o.network.apply(spec, sizes.front(), sizes.back());
+  if (real) spec.validate(int(data.features), int(data.classes.size()));
   if (o.network.init_scheme.empty()) o.network.init_scheme = "xavier-normal";
 
   std::mt19937_64 rng(o.seed);
   Network<double> network = make_network<double>(spec, init_scheme_from_name(o.network.init_scheme), rng);
 
-  // A real batch when the shapes are MNIST's and the files are there; random otherwise.
   Matrix<double> X;
   std::vector<std::int32_t> labels(o.samples);
-  const std::string dir = resolve_data_dir(o.data_dir);
-  const bool real = !o.random && spec.sizes.front() == 784 && spec.sizes.back() == 10 && mnist_present(dir);
   if (real) {
-    const Dataset train = load_mnist(dir).train.head(o.samples);
-    std::vector<std::size_t> indices(train.count);
+    std::vector<std::size_t> indices(data.count);
     std::iota(indices.begin(), indices.end(), 0);
-    gather_batch(train, indices.data(), train.count, X);
-    labels.assign(train.labels.begin(), train.labels.end());
+    gather_batch(data, indices.data(), data.count, X);
+    labels.assign(data.labels.begin(), data.labels.end());
   } else {
     X.resize(spec.sizes.front(), o.samples);
     for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = uniform01(rng);
     for (auto& label : labels) label = static_cast<std::int32_t>(rng() % spec.sizes.back());
   }
   std::printf("gradient check of %s%s on %d %s examples, float64\n", spec.describe().c_str(),
-              spec.dropout.empty() ? "" : " with dropout (fixed mask)", o.samples, real ? "MNIST" : "random");
+              spec.dropout.empty() ? "" : " with dropout (fixed mask)", int(labels.size()), real ? (o.data_dir.empty() ? "MNIST" : o.data_dir.c_str()) : "random");
   std::printf("five-point central differences, h %.0e; rel error = |a-n| / max(|a|+|n|, %.0e); pass below %.0e\n",
               kGradCheckEps, kGradCheckFloor, kGradCheckTolerance);
   bool ok = true;
@@ -78,7 +91,8 @@ Command add_gradcheck(CLI::App& app) {
   sub->add_option("--samples", o->samples, "Batch size of the check")->capture_default_str();
   sub->add_option("--max-entries", o->max_entries, "Check at most this many entries per tensor (0 = all)");
   sub->add_option("--seed", o->seed, "Random seed")->capture_default_str();
-  sub->add_option("--data", o->data_dir, "MNIST directory for a real batch");
+  sub->add_option("--data", o->data_dir, "A real batch from this data (IDX directory, .csv or .npz; default MNIST when present)");
+  sub->add_option("--label", o->label, "CSV label column (default: the column named label, else the last)");
   sub->add_flag("--random", o->random, "Use a random batch even when MNIST is present");
   return {sub, [o] { return run_gradcheck(*o); }};
 }

@@ -1,12 +1,13 @@
 // backprop grads: the gradients of the mean loss over the first N training images, as .npz,
 // so a learner can compare their own NumPy gradients with ours array by array.
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <numeric>
 
 #include "backprop/error.hpp"
 #include "backprop/data/fetch.hpp"
-#include "backprop/data/idx.hpp"
+#include "backprop/data/readers.hpp"
 #include "backprop/io/npz_params.hpp"
 #include "backprop/train/trainer.hpp"
 #include "commands.hpp"
@@ -18,7 +19,7 @@ namespace {
 
 struct GradsOptions {
   NetworkOptions network;
-  std::string data_dir, init, out;
+  std::string data_dir, label, init, out;
   int samples = 64;
 };
 
@@ -29,19 +30,22 @@ int run_grads(GradsOptions o) {
   const Npz init = read_npz(o.init);
   NetworkSpec spec;
   spec.sizes = layer_sizes_from_npz(init, o.init);
-  if (o.network.layers.empty() && o.network.hidden == 0) {
+  if (o.network.layers.empty() && o.network.hidden.empty()) {
     std::string text;
     for (int s : spec.sizes) text += (text.empty() ? "" : ",") + std::to_string(s);
     o.network.layers = text;
   }
-  o.network.apply(spec, 784, 10);
+  o.network.apply(spec, spec.sizes.front(), spec.sizes.back());
   std::mt19937_64 rng(0);
   Network<T> network(spec, &rng);
   npz_to_params(init, o.init, network);
 
-  const std::string dir = resolve_data_dir(o.data_dir);
-  if (!mnist_present(dir)) fetch_mnist(dir, std::cout);
-  const Dataset train = load_mnist(dir).train.head(o.samples);
+  ReadOptions read;
+  read.label = o.label;
+  read.features = static_cast<std::size_t>(spec.sizes.front());
+  Dataset train = read_data(resolve_dataset(o.data_dir, false, std::cout), read).train;
+  train.scaling = fit_scaling(train, "auto");  // of the whole training part, as `train` scales it
+  train = train.head(static_cast<std::size_t>(o.samples));
   std::vector<std::size_t> indices(train.count);
   std::iota(indices.begin(), indices.end(), 0);
   Matrix<T> X;
@@ -63,7 +67,8 @@ Command add_grads(CLI::App& app) {
   sub->add_option("--init", o->init, "Parameters w1, b1, ... (.npz)")->required();
   sub->add_option("--samples", o->samples, "Use the first N training images")->capture_default_str();
   sub->add_option("--out", o->out, "Output .npz: dw1, db1, ..., loss")->required();
-  sub->add_option("--data", o->data_dir, "MNIST directory");
+  sub->add_option("--data", o->data_dir, "Training data: IDX directory, .csv or .npz (default MNIST)");
+  sub->add_option("--label", o->label, "CSV label column (default: the column named label, else the last)");
   return {sub, [o] { return o->network.is_f64() ? run_grads<double>(*o) : run_grads<float>(*o); }};
 }
 

@@ -51,7 +51,7 @@ Command add_import(CLI::App& app) {
             const Npz arrays = read_npz(o->npz);
             const std::vector<int> in_file = layer_sizes_from_npz(arrays, o->npz);
             ImportOptions options = *o;
-            if (options.network.layers.empty() && options.network.hidden == 0) options.network.layers = sizes_text(in_file);
+            if (options.network.layers.empty() && options.network.hidden.empty()) options.network.layers = sizes_text(in_file);
             NetworkSpec spec;
             options.network.apply(spec, in_file.front(), in_file.back());
             if (spec.sizes != in_file)

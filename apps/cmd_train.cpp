@@ -13,7 +13,7 @@
 #include "backprop/train/class_report.hpp"
 #include "backprop/error.hpp"
 #include "backprop/data/fetch.hpp"
-#include "backprop/data/idx.hpp"
+#include "backprop/data/readers.hpp"
 #include "backprop/io/model_file.hpp"
 #include "backprop/io/npz_params.hpp"
 #include "backprop/train/trainer.hpp"
@@ -30,7 +30,7 @@ namespace backprop::cli {
 namespace {
 
 // One epoch's metrics as the JSON Lines record of --metrics.
-nlohmann::json to_json(const EpochMetrics& m, int ranks) {
+nlohmann::json to_json(const EpochMetrics& m, int ranks, const DataSchema& schema) {
   nlohmann::json j = {{"epoch", m.epoch},
                       {"ranks", ranks},
                       {"train_loss", m.train_loss},
@@ -39,6 +39,10 @@ nlohmann::json to_json(const EpochMetrics& m, int ranks) {
                       {"eval_seconds", m.eval_seconds}};
   if (m.test) add_eval_json(j, "test", *m.test);
   if (m.validation) add_eval_json(j, "val", *m.validation);
+  if (schema.test_split > 0) {  // which rows the test metrics are of (docs/data.md)
+    j["test_split"] = schema.test_split;
+    j["split_seed"] = schema.split_seed;
+  }
   return j;
 }
 
@@ -72,19 +76,28 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
     throw Error("--checkpoint " + o.checkpoint + " is also an output file; give it a name of its own");
   const int every = o.checkpoint_every > 0 ? o.checkpoint_every : 1;
   const int threads = set_threads(default_threads(world, o.threads));
-  const std::string dir = resolve_data_dir(o.data_dir);
-  if (!mnist_present(dir)) {
-    if (o.no_fetch || world) throw Error(dir + ": MNIST not found (run `backprop fetch-mnist --dir " + dir + "`)");
-    fetch_mnist(dir, std::cout);
-  }
-  Mnist mnist = load_mnist(dir);
-  if (o.train_limit > 0) mnist.train = mnist.train.head(static_cast<std::size_t>(o.train_limit));
-  if (o.val_split < 0 || static_cast<std::size_t>(o.val_split) >= mnist.train.count)
-    throw Error("--val-split must be between 0 and the number of training images");
-  Dataset validation = mnist.train.split_tail(static_cast<std::size_t>(o.val_split));
+  DataOptions data_options;
+  data_options.path = resolve_dataset(o.data_dir, o.no_fetch || world, std::cout);
+  data_options.test_path = o.test_path;
+  data_options.read.label = o.label;
+  data_options.test_split = o.test_split;
+  data_options.seed = o.seed;
+  data_options.scale = o.scale;
+  TrainTest data = load_train_test(data_options);
+  Dataset& train = data.train;
+  Dataset& test = data.test;
+  if (o.train_limit > 0) train = train.head(static_cast<std::size_t>(o.train_limit));
+  if (o.val_split < 0 || static_cast<std::size_t>(o.val_split) >= train.count)
+    throw Error("--val-split must be between 0 and the number of training examples");
+  Dataset validation = train.split_tail(static_cast<std::size_t>(o.val_split));
+  // The scaling of the rows actually trained on (bytes: p / 255 whatever the rows).
+  train.scaling = fit_scaling(train, o.scale);
+  validation.scaling = test.scaling = train.scaling;
+  data.schema.scaling = train.scaling;
+  const DataSchema& schema = data.schema;
 
   NetworkSpec spec;
-  o.network.apply(spec, static_cast<int>(mnist.train.features), static_cast<int>(mnist.train.classes.size()));
+  o.network.apply(spec, static_cast<int>(train.features), static_cast<int>(train.classes.size()));
   const InitScheme scheme = init_scheme_from_name(o.network.init_scheme.empty() ? "xavier-normal" : o.network.init_scheme);
 
   TrainConfig config;
@@ -99,7 +112,7 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   config.schedule.lr = o.lr;
   config.clip_norm = o.clip_norm;
   config.early_stop = o.early_stop;
-  config.schedule.steps_per_epoch = static_cast<long long>((mnist.train.count + o.batch - 1) / std::max(1, o.batch));
+  config.schedule.steps_per_epoch = static_cast<long long>((train.count + o.batch - 1) / std::max(1, o.batch));
   config.schedule.total_steps = config.schedule.steps_per_epoch * o.epochs;
   // --warmup N (steps) or N% of the run.
   const std::string& w = o.warmup;
@@ -130,15 +143,21 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   std::printf("network %s, %s, %d threads, dtype %s%s\n", spec.describe().c_str(),
               o.preset.empty() ? "no preset" : ("preset " + o.preset).c_str(), threads,
               sizeof(T) == 8 ? "f64" : "f32", world ? (", " + std::to_string(o.ranks) + " ranks").c_str() : "");
-  std::printf("data %s: %zu training, %zu validation, %zu test images\n", dir.c_str(),
-              mnist.train.count, validation.count, mnist.test.count);
+  const char* what = train.is_image() ? "images" : "examples";
+  std::printf("data %s: %zu training, %zu validation, %zu test %s (%zu features, %zu classes; test set: %s)\n",
+              data_options.path.c_str(), train.count, validation.count, test.count, what, train.features,
+              train.classes.size(), data.test_source.c_str());
   std::fflush(stdout);
 
   Trainer<T> trainer(network, config, rng);
   trainer.set_collective(world);
   std::unique_ptr<AugmentedBatches> augmented;  // the trainer's batch source when augmenting
   if (o.augment.enabled()) {
+    if (!train.is_bytes() || !train.is_image())
+      throw Error("--augment-*: augmentation transforms images; " + data_options.path + " holds no byte images");
     AugmentConfig augment = o.augment;
+    augment.rows = static_cast<int>(train.rows);
+    augment.cols = static_cast<int>(train.cols);
     augment.seed = o.seed;
     augmented = std::make_unique<AugmentedBatches>(augment, o.augment_threads);
     trainer.set_batch_source(augmented.get());
@@ -150,15 +169,14 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   std::string metrics_text;
   if (resume) {
     trainer.restore(resume->trainer);
-    if (!resume->trainer.order.empty() && resume->trainer.order.size() != mnist.train.count)
+    if (!resume->trainer.order.empty() && resume->trainer.order.size() != train.count)
       throw Error(o.resume + ": the run trained on " + std::to_string(resume->trainer.order.size()) +
-                  " images, this data gives " + std::to_string(mnist.train.count) + " (is --data the same?)");
-    for (const auto& m : resume->trainer.history) metrics_text += to_json(m, o.ranks).dump() + "\n";
+                  " images, this data gives " + std::to_string(train.count) + " (is --data the same?)");
+    for (const auto& m : resume->trainer.history) metrics_text += to_json(m, o.ranks, schema).dump() + "\n";
     std::printf("resuming %s at epoch %d, step %lld (%zu of %zu images of the epoch done)\n", o.resume.c_str(),
-                trainer.epoch(), trainer.global_step(), resume->trainer.epoch_position, mnist.train.count);
+                trainer.epoch(), trainer.global_step(), resume->trainer.epoch_position, train.count);
   }
   const std::string run_config = options_to_json(o, threads);
-  const DataSchema schema = schema_of(mnist.train);
   const auto write_checkpoint = [&] {
     if (root) save_checkpoint(o.checkpoint, network, trainer.state(), run_config, &schema);
   };
@@ -166,7 +184,7 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
     if (!root) return;
     print_epoch(m);
     if (!o.metrics.empty()) {
-      metrics_text += to_json(m, o.ranks).dump() + "\n";
+      metrics_text += to_json(m, o.ranks, schema).dump() + "\n";
       write_file_atomic(o.metrics, metrics_text);  // whole file each epoch: never half a line
     }
     const bool last = m.epoch + 1 >= config.epochs || trainer.stopped_early();
@@ -175,7 +193,7 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   if (!o.checkpoint.empty()) install_stop_handlers();
   trainer.set_stop_flag(stop_flag());
   const bool show_progress = !o.quiet && stdout_is_terminal();
-  const auto history = trainer.fit(mnist.train, validation.count ? &validation : nullptr, &mnist.test,
+  const auto history = trainer.fit(train, validation.count ? &validation : nullptr, test.count ? &test : nullptr,
                                    on_epoch, show_progress ? typename Trainer<T>::Progress(print_progress) : nullptr);
   if (world) print_step_timings(*world, trainer.step_timings());
   if (trainer.interrupted()) {
@@ -194,10 +212,10 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
     return 128 + (signal ? signal : SIGTERM);
   }
   if (!history.empty() && history.back().test) {
-    const EvalResult final_test = evaluate(network, mnist.test);
+    const EvalResult final_test = evaluate(network, test);
     std::printf("final test accuracy %.4f after %d epochs\n", final_test.accuracy,
                 static_cast<int>(history.size()));
-    std::printf("%s", format_confusion(final_test.confusion, mnist.train.classes).c_str());
+    std::printf("%s", format_confusion(final_test.confusion, train.classes).c_str());
   }
   if (!root) return 0;
   if (!o.save_npz.empty()) {
@@ -229,10 +247,18 @@ int train_command(const TrainOptions& o, const CLI::App& sub) {
 
 Command add_train(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
-  CLI::App* sub = app.add_subcommand("train", "Train a network on MNIST");
+  CLI::App* sub = app.add_subcommand("train", "Train a network on MNIST or your own data (IDX, CSV, .npz)");
   sub->add_option("--preset", o->preset, "Named configuration (seed, relu-adam, best, best-plain); later flags override it");
   o->network.add_to(*sub);
-  sub->add_option("--data", o->data_dir, "MNIST directory (default: $BACKPROP_DATA or ./data/mnist)");
+  sub->add_option("--data", o->data_dir,
+                  "Training data: a directory of IDX files, a .csv or a .npz (default: MNIST in $BACKPROP_DATA or ./data/mnist)");
+  sub->add_option("--test", o->test_path, "A separate test set (IDX directory, .csv or .npz)");
+  sub->add_option("--test-split", o->test_split,
+                  "Without a test set of its own, hold out this stratified, seeded share of --data (0 = none)")
+      ->capture_default_str();
+  sub->add_option("--label", o->label, "CSV label column (default: the column named label, else the last)");
+  sub->add_option("--scale", o->scale, "Input scaling: auto (unit for bytes, standard otherwise), none, unit, standard")
+      ->check(CLI::IsMember({"auto", "none", "unit", "standard"}))->capture_default_str();
   sub->add_flag("--no-fetch", o->no_fetch, "Fail instead of downloading missing data");
   sub->add_option("--epochs", o->epochs, "Training epochs")->capture_default_str();
   sub->add_option("--batch", o->batch, "Minibatch size")->capture_default_str();

@@ -5,15 +5,17 @@
 
 #include <Eigen/Core>
 #include <sstream>
+#include <filesystem>
 #include <thread>
 
+#include "backprop/data/fetch.hpp"
 #include "backprop/error.hpp"
 
 namespace backprop::cli {
 
 void NetworkOptions::add_to(CLI::App& app) {
   app.add_option("--layers", layers, "Layer sizes, input to classes, e.g. 784,512,256,10");
-  app.add_option("--hidden", hidden, "One hidden layer of this size (784,H,10)");
+  app.add_option("--hidden", hidden, "Hidden layer sizes, e.g. 64 or 128,64 (inputs and outputs come from the data)");
   app.add_option("--activation", activation,
                  "Hidden activation: sigmoid, tanh, relu, leaky_relu, elu, gelu, softplus "
                  "(one for all, or a comma list)");
@@ -25,10 +27,29 @@ void NetworkOptions::add_to(CLI::App& app) {
 }
 
 void NetworkOptions::apply(NetworkSpec& spec, int inputs, int classes) const {
-  if (!layers.empty() && hidden > 0) throw Error("give --layers or --hidden, not both");
-  if (hidden < 0) throw Error("--hidden must be positive");
-  if (!layers.empty()) spec.sizes = parse_layer_sizes(layers);
-  if (hidden > 0) spec.sizes = {inputs, hidden, classes};
+  if (!layers.empty() && !hidden.empty()) throw Error("give --layers or --hidden, not both");
+  if (!layers.empty()) {
+    spec.sizes = parse_layer_sizes(layers);
+    if (spec.sizes.size() >= 2 && spec.sizes.front() != inputs)
+      throw Error("--layers " + layers + " starts with " + std::to_string(spec.sizes.front()) + " inputs, the data has " +
+                  std::to_string(inputs) + " features per example");
+    if (spec.sizes.size() >= 2 && spec.sizes.back() != classes)
+      throw Error("--layers " + layers + " ends with " + std::to_string(spec.sizes.back()) + " outputs, the data needs " +
+                  std::to_string(classes) + " (one per class, or per target)");
+  }
+  if (!hidden.empty()) {
+    std::vector<int> sizes;
+    try {
+      sizes = parse_layer_sizes(hidden);
+    } catch (const Error&) {
+      throw Error("--hidden: '" + hidden + "' is not a list of sizes such as 64 or 128,64");
+    }
+    for (int h : sizes)
+      if (h <= 0) throw Error("--hidden: every size must be positive, got " + std::to_string(h));
+    spec.sizes = {inputs};
+    spec.sizes.insert(spec.sizes.end(), sizes.begin(), sizes.end());
+    spec.sizes.push_back(classes);
+  }
   if (!activation.empty()) spec.activations = parse_activations(activation);
   if (!head.empty()) spec.head = head_from_name(head);
   if (!dropout.empty()) {
@@ -56,6 +77,23 @@ int set_threads(int threads) {
   omp_set_num_threads(threads);
   Eigen::setNbThreads(threads);
   return threads;
+}
+
+std::string resolve_dataset(const std::string& data, bool no_fetch, std::ostream& log) {
+  const std::string path = data.empty() ? resolve_data_dir("") : data;
+  std::error_code error;
+  const bool directory = std::filesystem::is_directory(path, error);
+  const bool exists = std::filesystem::exists(path, error);
+  bool has_idx = false;
+  if (directory)
+    for (const auto& entry : std::filesystem::directory_iterator(path, error))
+      has_idx = has_idx || entry.path().filename().string().find("train-images-idx3-ubyte") != std::string::npos;
+  const bool mnist_dir = directory ? !has_idx : !exists && std::filesystem::path(path).extension().empty();
+  if (mnist_dir && !mnist_present(path)) {
+    if (no_fetch) throw Error(path + ": MNIST not found (run `backprop fetch-mnist --dir " + path + "`)");
+    fetch_mnist(path, log);
+  }
+  return path;
 }
 
 bool stdout_is_terminal() { return isatty(STDOUT_FILENO) == 1; }

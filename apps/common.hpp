@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,7 +17,7 @@ namespace backprop::cli {
 // Flags that describe the network. An empty string means "not given".
 struct NetworkOptions {
   std::string layers;       // --layers 784,256,10
-  int hidden = 0;           // --hidden 256 (shorthand for --layers 784,256,10)
+  std::string hidden;       // --hidden 256 | 128,64: the hidden sizes, ends from the data
   std::string activation;   // --activation sigmoid | relu,tanh
   std::string head;         // --head softmax | mse
   std::string dropout;      // --dropout 0.2 | 0.2,0.5
@@ -39,6 +40,11 @@ Network<T> make_network(const NetworkSpec& spec, InitScheme scheme, std::mt19937
   initialize(network, scheme, rng);
   return network;
 }
+
+// The dataset path of --data: as given, or the MNIST directory ($BACKPROP_DATA or ./data/mnist).
+// A directory holding no IDX training set is taken to be MNIST's, fetched there unless
+// no_fetch (then an error saying how to fetch it); progress goes to log.
+std::string resolve_dataset(const std::string& data, bool no_fetch, std::ostream& log);
 
 // Whether stdout is a terminal (progress bars only then).
 bool stdout_is_terminal();

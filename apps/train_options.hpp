@@ -21,7 +21,10 @@ namespace backprop::cli {
 struct TrainOptions {
   NetworkOptions network;
   std::string preset;
-  std::string data_dir;
+  std::string data_dir;                 // --data: a directory of IDX files, a .csv or a .npz
+  std::string test_path, label;         // --test FILE, --label NAME
+  double test_split = 0.2;              // --test-split F, when the data has no test set of its own
+  std::string scale = "auto";           // --scale auto|none|unit|standard
   int epochs = 20, batch = 64, threads = 0, val_split = 0, early_stop = 0;
   long long train_limit = 0;
   double lr = 0.5, clip_norm = 0;

@@ -21,7 +21,8 @@ std::string options_to_json(const TrainOptions& o, int threads) {
           {"network", {{"layers", n.layers}, {"hidden", n.hidden}, {"activation", n.activation},
                        {"head", n.head}, {"dropout", n.dropout}, {"init_scheme", n.init_scheme},
                        {"dtype", n.dtype}}},
-          {"preset", o.preset}, {"data", o.data_dir}, {"epochs", o.epochs}, {"batch", o.batch},
+          {"preset", o.preset}, {"data", o.data_dir}, {"test", o.test_path}, {"label", o.label},
+          {"test_split", o.test_split}, {"scale", o.scale}, {"epochs", o.epochs}, {"batch", o.batch},
           {"threads", threads}, {"ranks", o.ranks}, {"val_split", o.val_split}, {"early_stop", o.early_stop},
           {"train_limit", o.train_limit}, {"lr", o.lr}, {"clip_norm", o.clip_norm}, {"seed", o.seed},
           {"no_shuffle", o.no_shuffle}, {"no_sparse_input", o.no_sparse_input},
@@ -46,7 +47,8 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     if (j.at("command") != "train") throw Error(source + ": not a checkpoint of `backprop train`");
     const auto& n = j.at("network");
     n.at("layers").get_to(o.network.layers);
-    n.at("hidden").get_to(o.network.hidden);
+    const auto& hidden = n.at("hidden");  // an int before --hidden took a list
+    o.network.hidden = hidden.is_number() ? (hidden.get<int>() > 0 ? std::to_string(hidden.get<int>()) : "") : hidden.get<std::string>();
     n.at("activation").get_to(o.network.activation);
     n.at("head").get_to(o.network.head);
     n.at("dropout").get_to(o.network.dropout);
@@ -54,6 +56,10 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     n.at("dtype").get_to(o.network.dtype);
     j.at("preset").get_to(o.preset);
     j.at("data").get_to(o.data_dir);
+    o.test_path = j.value("test", std::string());  // absent before datasets other than MNIST
+    o.label = j.value("label", std::string());
+    o.test_split = j.value("test_split", 0.2);
+    o.scale = j.value("scale", std::string("auto"));
     j.at("epochs").get_to(o.epochs);
     j.at("batch").get_to(o.batch);
     j.at("threads").get_to(o.threads);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -14,6 +15,7 @@
 #include "backprop/io/checkpoint.hpp"
 #include "backprop/error.hpp"
 #include "backprop/data/idx.hpp"
+#include "backprop/data/readers.hpp"
 #include "backprop/nn/init.hpp"
 #include "backprop/io/model_file.hpp"
 #include "backprop/io/npz.hpp"
@@ -148,6 +150,58 @@ void csv(const std::uint8_t* data, std::size_t size) {
   }
 }
 
+// What every dataset a reader returns must satisfy: consistent sizes, labels below the class
+// count, finite float features (NaN and infinities are refused at read time).
+void check_dataset(const Dataset& d, const char* target) {
+  d.check(target);
+  for (float v : d.values)
+    if (!std::isfinite(v)) throw std::logic_error(std::string(target) + ": a non-finite feature was accepted");
+  for (float v : d.targets)
+    if (!std::isfinite(v)) throw std::logic_error(std::string(target) + ": a non-finite target was accepted");
+  if (d.count == 0) throw std::logic_error(std::string(target) + ": an empty dataset was accepted");
+}
+
+// First byte: bit 0 regression, bit 1 --label picks the second column, bit 2 label optional
+// with 3 features expected, bit 3 labels looked up in the classes {"0", "1", "a"}.
+ReadOptions dataset_options(std::uint8_t flags) {
+  static const std::vector<std::string> classes = {"0", "1", "a"};
+  ReadOptions o;
+  o.regression = flags & 1;
+  if (flags & 2) o.label = "b";
+  if (flags & 4) o.label_optional = true, o.features = 3;
+  if (flags & 8) o.classes = &classes;
+  return o;
+}
+
+void csv_data(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return;
+  const ReadOptions o = dataset_options(data[0]);
+  const std::string& path = memory_file().write(data + 1, size - 1);
+  Dataset d;
+  try {
+    d = read_csv(path, o);
+  } catch (const Error&) {
+    return;
+  }
+  if (o.label_optional && d.labels.empty() && d.targets.empty()) d.labels.assign(d.count, 0), d.classes = {"x"};
+  check_dataset(d, "csv_data");
+}
+
+void npz_data(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return;
+  ReadOptions o = dataset_options(data[0]);
+  o.label = "", o.label_optional = false;
+  const std::string& path = memory_file().write(data + 1, size - 1);
+  DataFiles files;
+  try {
+    files = read_npz_dataset(path, o);
+  } catch (const Error&) {
+    return;
+  }
+  check_dataset(files.train, "npz_data");
+  if (files.test) check_dataset(*files.test, "npz_data");
+}
+
 // A small random 784-16-10 model, built once.
 web::PredictApi& predict_api() {
   static web::PredictApi* api = [] {
@@ -180,7 +234,8 @@ void predict(const std::uint8_t* data, std::size_t size) {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {{"idx", idx}, {"idx_gz", idx_gz}, {"model", model}, {"npz", npz},
-                                          {"png", png}, {"csv", csv},       {"predict", predict}};
+                                          {"png", png}, {"csv", csv},       {"predict", predict},
+                                          {"csv_data", csv_data}, {"npz_data", npz_data}};
   return all;
 }
 

@@ -29,6 +29,9 @@ struct Target {
 // png        decode_png and to_mnist_input, as `backprop predict` and POST image/png do
 // csv        parse_csv_inputs; the first byte picks the width (784, 4 or 1) and the range
 // predict    PredictApi::predict (POST /api/predict); the first byte picks the Content-Type
+// csv_data   read_csv, the dataset reader; the first byte picks the options (regression,
+//            --label, label optional, given classes: entry_points.cpp), the rest is the file
+// npz_data   read_npz_dataset, the same options byte, then the .npz
 const std::vector<Target>& targets();
 
 // The target of that name; throws std::invalid_argument for an unknown one.

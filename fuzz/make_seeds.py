@@ -120,3 +120,21 @@ put("predict", "json-wrong", "\x03" + json.dumps({"pixels": [2] + [0] * 783, "x"
 put("predict", "png", b"\x01" + png(8, 8, digit))
 put("predict", "octet-png", b"\x02" + png(8, 8, digit))
 put("predict", "jpeg", b"\x05\xff\xd8\xff")
+
+# Datasets (first byte: options, see entry_points.cpp): CSV with text and number labels,
+# quoting, CRLF, a BOM, regression columns, and the bad cases; .npz with x/y and train/test.
+put("csv_data", "text-labels", "\x00\ufeffa,b,label\r\n1,2,cat\r\n3,\"4\",dog\r\n5,6,\"c\"\"t\"\n")
+put("csv_data", "number-labels-b", "\x02a,b,c\n1,0,2\n3,1,4\n5,1.0,6\n")
+put("csv_data", "regression", "\x01a,b,label\n1,2,0.5\n3,4,-1e3\n")
+put("csv_data", "no-label-column", "\x04a,b,c\n1,2,3\n")
+put("csv_data", "given-classes", "\x08a,b,label\n1,2,a\n1,2,z\n")
+put("csv_data", "ragged", "\x00a,b,label\n1,2\n")
+put("csv_data", "missing-nan", "\x00a,b,label\n,2,x\nnan,1,y\n")
+put("csv_data", "open-quote", "\x00a,b,label\n1,\"2,x\n")
+put("csv_data", "header-only", "\x00a,b,label\n")
+xy = {"x": npy((3, 2), [1, 2, 3, 4, 5, 6]), "y": npy((3,), [0, 1, 1], "<f8")}
+put("npz_data", "x-y", b"\x00" + npz(xy))
+put("npz_data", "x-y-regression", b"\x01" + npz(xy))
+put("npz_data", "train-test", b"\x00" + npz({"x_train": npy((2, 1, 2), [1, 2, 3, 4]), "y_train": npy((2,), [0, 1]),
+                                           "x_test": npy((1, 1, 2), [5, 6]), "y_test": npy((1,), [1])}))
+put("npz_data", "length-mismatch", b"\x00" + npz({"x": npy((3, 2), [1] * 6), "y": npy((2,), [0, 1])}))

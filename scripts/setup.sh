@@ -12,6 +12,7 @@ build_packages+=(python3-dev python3-numpy pybind11-dev python3-pybind11)  # the
 build_packages+=(libboost-dev)  # serve's HTTP layer: Boost.Beast and Boost.Asio (src/web/)
 # Open MPI: data-parallel training and sweeps over processes (docs/distributed.md).
 build_packages+=(libopenmpi-dev openmpi-bin)
+build_packages+=(libcsv-dev libfast-float-dev)  # data/csv.cpp: CSV fields (libcsv) and numbers (fast_float)
 # GoogleTest; NumPy for the oracle and export tests; python3-onnx for onnx.checker;
 # Chromium for the browser test (driven by playwright-core from npm, no browser download).
 test_packages=(libgtest-dev python3 python3-numpy python3-onnx chromium)

@@ -32,7 +32,7 @@ def main():
     cases = [
         (["train", "--lr", "0"] + quick, "--lr must be a positive number", None),
         (["train", "--layers", "784,abc,10"] + quick, "'abc' is not a whole number", None),
-        (["train", "--layers", "100,32,10"] + quick, "first size must be the input size 784", None),
+        (["train", "--layers", "100,32,10"] + quick, "starts with 100 inputs, the data has 784 features", None),
         (["train", "--layers", "784,32,16,10", "--activation", "relu,relu,relu"] + quick,
          "3 activations given for 2 hidden layers", None),
         (["train", "--activation", "swish"] + quick, "unknown activation 'swish'", None),

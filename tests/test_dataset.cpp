@@ -140,6 +140,7 @@ TEST(Dataset, ModelFileKeepsScalingClassesAndSplit) {
   backprop::testing::TempDir tmp{"dataset"};
   Dataset d = float_data(20, 3);
   d.classes = {"cat", "dog", "zebra, striped"};
+  d.feature_names = {"a", "b", "c"};
   d.scaling = fit_scaling(d, "standard");
   NetworkSpec spec;
   spec.sizes = {3, 5, 3};
@@ -161,6 +162,7 @@ TEST(Dataset, ModelFileKeepsScalingClassesAndSplit) {
   EXPECT_EQ(model.data.test_split, 0.25);
   EXPECT_EQ(model.data.split_seed, 42u);
   EXPECT_EQ(model.data.features, 3u);
+  EXPECT_EQ(model.data.feature_names, d.feature_names);
 
   DataSchema wrong = schema;
   wrong.classes.pop_back();

@@ -56,6 +56,8 @@ DataSchema schema_of(const Dataset& train) {
   s.features = train.features;
   if (train.is_image()) s.rows = train.rows, s.cols = train.cols;
   s.classes = train.classes;
+  s.feature_names = train.feature_names;
+  s.target_names = train.target_names;
   s.scaling = train.scaling;
   s.target_mean = train.target_mean;
   s.target_deviation = train.target_deviation;
@@ -100,6 +102,8 @@ Dataset Dataset::subset(const std::vector<std::size_t>& indices) const {
   out.cols = cols;
   out.outputs = outputs;
   out.classes = classes;
+  out.feature_names = feature_names;
+  out.target_names = target_names;
   out.scaling = scaling;
   out.target_mean = target_mean;
   out.target_deviation = target_deviation;

@@ -199,6 +199,12 @@ std::string data_payload(const DataSchema& d, const NetworkSpec& spec) {
       (d.scaling.mean.size() != d.features || d.scaling.deviation.size() != d.features))
     throw Error("model file: the standard scaling has " + std::to_string(d.scaling.mean.size()) + " means for " +
                 std::to_string(d.features) + " features");
+  if (!d.feature_names.empty() && d.feature_names.size() != d.features)
+    throw Error("model file: " + std::to_string(d.feature_names.size()) + " feature names for " +
+                std::to_string(d.features) + " features");
+  if (!d.target_names.empty() && d.target_names.size() != d.target_mean.size())
+    throw Error("model file: " + std::to_string(d.target_names.size()) + " target names for " +
+                std::to_string(d.target_mean.size()) + " targets");
   ByteWriter out;
   out.u32(static_cast<std::uint32_t>(d.features));
   out.u32(static_cast<std::uint32_t>(d.rows));
@@ -210,9 +216,13 @@ std::string data_payload(const DataSchema& d, const NetworkSpec& spec) {
   }
   out.u32(static_cast<std::uint32_t>(d.classes.size()));
   for (const std::string& name : d.classes) out.text(name);
+  out.u32(static_cast<std::uint32_t>(d.feature_names.size()));
+  for (const std::string& name : d.feature_names) out.text(name);
   out.u32(static_cast<std::uint32_t>(d.target_mean.size()));
   out.values<double>(d.target_mean.data(), d.target_mean.size());
   out.values<double>(d.target_deviation.data(), d.target_deviation.size());
+  out.u32(static_cast<std::uint32_t>(d.target_names.size()));
+  for (const std::string& name : d.target_names) out.text(name);
   out.f64(d.test_split);
   out.u64(d.split_seed);
   return out.str();
@@ -240,16 +250,28 @@ DataSchema parse_data(ByteReader in, const NetworkSpec& spec) {
       if (!std::isfinite(d.scaling.mean[i]) || !(d.scaling.deviation[i] > 0) || !std::isfinite(d.scaling.deviation[i]))
         in.fail("malformed: scaling of feature " + std::to_string(i) + " is not a finite mean and positive deviation");
   }
-  const std::uint32_t classes = in.u32("class count");
-  if (classes > in.remaining() / 8) in.fail("malformed: class count " + std::to_string(classes));
-  for (std::uint32_t k = 0; k < classes; ++k) {
-    d.classes.push_back(in.text("class names"));
-    if (d.classes.back().size() > kMaxClassName) in.fail("malformed: a class name of " + std::to_string(d.classes.back().size()) + " bytes");
-  }
+  const auto names = [&](const char* what, std::size_t expected) {
+    const std::uint32_t n = in.u32(what);
+    if (n > in.remaining() / 8 || (n != 0 && expected != 0 && n != expected))
+      in.fail(std::string("malformed: ") + std::to_string(n) + " " + what);
+    std::vector<std::string> out;
+    for (std::uint32_t k = 0; k < n; ++k) {
+      out.push_back(in.text(what));
+      if (out.back().size() > kMaxClassName) in.fail(std::string("malformed: ") + what + " of " + std::to_string(out.back().size()) + " bytes");
+    }
+    return out;
+  };
+  d.classes = names("class names", 0);
+  const std::uint32_t classes = static_cast<std::uint32_t>(d.classes.size());
+  d.feature_names = names("feature names", d.features);
   const std::uint32_t targets = in.u32("target count");
   if (targets > in.remaining() / 16) in.fail("malformed: target count " + std::to_string(targets));
   d.target_mean = in.values(targets, 8, "target scaling");
   d.target_deviation = in.values(targets, 8, "target scaling");
+  for (std::size_t t = 0; t < targets; ++t)
+    if (!std::isfinite(d.target_mean[t]) || !(d.target_deviation[t] > 0) || !std::isfinite(d.target_deviation[t]))
+      in.fail("malformed: scaling of target " + std::to_string(t) + " is not a finite mean and positive deviation");
+  d.target_names = names("target names", targets);
   const std::size_t outputs = static_cast<std::size_t>(spec.sizes.back());
   if (classes ? classes != outputs || targets != 0 : targets != outputs)
     in.fail("malformed: " + std::to_string(classes) + " classes and " + std::to_string(targets) +

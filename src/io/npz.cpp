@@ -17,6 +17,7 @@
 #include <deque>
 #include <memory>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 #include "backprop/io/atomic_file.hpp"
@@ -134,8 +135,21 @@ std::string npy_bytes(const NpyArray& array) {
   return out;
 }
 
+// The dtype of a header's descr: '<f4' -> ('f', 4); '|u1', '<i8', '|b1', '=f8' too. Big-endian
+// ('>') and anything not a plain number (complex, strings, objects) is refused.
+std::pair<char, std::size_t> parse_dtype(const std::string& descr) {
+  if (descr.size() >= 3 && (descr[0] == '<' || descr[0] == '|' || descr[0] == '=')) {
+    const char kind = descr[1];
+    const std::string digits = descr.substr(2);
+    const std::size_t item = digits == "1" ? 1 : digits == "2" ? 2 : digits == "4" ? 4 : digits == "8" ? 8 : 0;
+    const bool ok = item && ((kind == 'b' && item == 1) || kind == 'i' || kind == 'u' || (kind == 'f' && item >= 4));
+    if (ok) return {kind, item};
+  }
+  throw std::runtime_error("unsupported dtype '" + descr + "' (bool, little-endian int, uint, float32 or float64)");
+}
+
 // Reads one member with the size checked against its header before allocating.
-NpyArray read_member(zip_t* zip, zip_uint64_t index) {
+NpyRaw read_member_raw(zip_t* zip, zip_uint64_t index) {
   zip_stat_t stat;
   zip_stat_init(&stat);
   if (zip_stat_index(zip, index, 0, &stat) != 0) throw std::runtime_error(zip_strerror(zip));
@@ -161,25 +175,22 @@ NpyArray read_member(zip_t* zip, zip_uint64_t index) {
   read(header.data(), header_length);
   HeaderParser parser(header);
   parser.parse();
-  if (parser.descr != "<f4" && parser.descr != "<f8")
-    throw std::runtime_error("unsupported dtype '" + parser.descr + "' (only <f4 and <f8)");
+  NpyRaw array;
+  std::tie(array.kind, array.item) = parse_dtype(parser.descr);
   if (parser.fortran_order) throw std::runtime_error("Fortran order is not supported");
-
-  NpyArray array;
+  array.descr = parser.descr;
   array.shape = parser.shape;
-  array.is_double = parser.descr == "<f8";
-  const std::size_t item = array.is_double ? 8 : 4;
   std::size_t count = 1, data_bytes = 0;
   for (std::size_t d : array.shape)
     if (__builtin_mul_overflow(count, d, &count)) throw std::runtime_error("shape overflows");
-  if (__builtin_mul_overflow(count, item, &data_bytes)) throw std::runtime_error("shape overflows");
+  if (__builtin_mul_overflow(count, array.item, &data_bytes)) throw std::runtime_error("shape overflows");
   const std::size_t expected = 8 + length_bytes + header_length + data_bytes;
   if ((stat.valid & ZIP_STAT_SIZE) && stat.size != expected)
     throw std::runtime_error("shape " + shape_text(array.shape) + " needs " + std::to_string(expected) +
                              " bytes, member has " + std::to_string(stat.size));
   // The zip's sizes are claims too (a 1 kB member can say 4 GB): the buffer grows only as
   // bytes actually arrive, never past what the shape needs.
-  std::vector<char> data;
+  std::vector<char>& data = array.data;
   for (std::size_t have = 0; have < data_bytes;) {
     data.resize(have + std::min<std::size_t>(data_bytes - have, std::max<std::size_t>(have, 1 << 20)));
     read(data.data() + have, data.size() - have);
@@ -188,28 +199,33 @@ NpyArray read_member(zip_t* zip, zip_uint64_t index) {
   // Reading on to the end is what makes libzip compare the CRC.
   char extra;
   if (zip_fread(file.get(), &extra, 1) != 0) throw std::runtime_error(zip_file_strerror(file.get()));
+  return array;
+}
+
+// The parameter files' members: float32 or float64 only, widened to double.
+NpyArray read_member(zip_t* zip, zip_uint64_t index) {
+  NpyRaw raw = read_member_raw(zip, index);
+  if (raw.kind != 'f') throw std::runtime_error("unsupported dtype '" + raw.descr + "' (only <f4 and <f8)");
+  NpyArray array;
+  array.shape = raw.shape;
+  array.is_double = raw.item == 8;
+  const std::size_t count = raw.size();
   array.values.resize(count);
   for (std::size_t k = 0; k < count; ++k) {
     if (array.is_double) {
-      std::memcpy(&array.values[k], &data[8 * k], 8);
+      std::memcpy(&array.values[k], &raw.data[8 * k], 8);
     } else {
       float f;
-      std::memcpy(&f, &data[4 * k], 4);
+      std::memcpy(&f, &raw.data[4 * k], 4);
       array.values[k] = f;
     }
   }
   return array;
 }
 
-}  // namespace
-
-std::size_t NpyArray::size() const {
-  std::size_t n = 1;
-  for (std::size_t d : shape) n *= d;
-  return n;
-}
-
-Npz read_npz(const std::string& path) {
+// Every member of the archive at path, read by read(zip, index); errors name file and member.
+template <typename Array, typename Read>
+std::map<std::string, Array> read_members(const std::string& path, Read read) {
   // libzip's "Can't open file" hides the reason; open() first gives errno's words.
   const int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) throw file_error(path, std::string("cannot open (") + std::strerror(errno) + ")");
@@ -224,19 +240,39 @@ Npz read_npz(const std::string& path) {
     zip_error_fini(&error);
     throw file_error(path, "not a readable .npz (zip) archive (" + message + ")");
   }
-  Npz arrays;
+  std::map<std::string, Array> arrays;
   const zip_int64_t entries = zip_get_num_entries(zip.get(), 0);
   for (zip_int64_t i = 0; i < entries; ++i) {
     const std::string member = zip_get_name(zip.get(), zip_uint64_t(i), 0);
     if (member.size() < 5 || member.compare(member.size() - 4, 4, ".npy") != 0)
       throw file_error(path, "member " + member + " is not a .npy array");
     try {
-      arrays[member.substr(0, member.size() - 4)] = read_member(zip.get(), zip_uint64_t(i));
+      arrays[member.substr(0, member.size() - 4)] = read(zip.get(), zip_uint64_t(i));
     } catch (const std::runtime_error& e) {
       throw file_error(path, "member " + member + ": " + e.what());
     }
   }
   return arrays;
+}
+
+}  // namespace
+
+std::size_t NpyArray::size() const {
+  std::size_t n = 1;
+  for (std::size_t d : shape) n *= d;
+  return n;
+}
+
+std::size_t NpyRaw::size() const {
+  std::size_t n = 1;
+  for (std::size_t d : shape) n *= d;
+  return n;
+}
+
+Npz read_npz(const std::string& path) { return read_members<NpyArray>(path, read_member); }
+
+std::map<std::string, NpyRaw> read_npz_raw(const std::string& path) {
+  return read_members<NpyRaw>(path, read_member_raw);
 }
 
 void write_npz(const std::string& path, const Npz& arrays) {

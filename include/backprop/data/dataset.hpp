@@ -53,6 +53,7 @@ struct Dataset {
   // (regression.hpp: gather_targets, fit_target_scaling); empty for classification.
   std::vector<double> target_mean, target_deviation;
   std::vector<std::string> classes;  // class names; labels index them
+  std::vector<std::string> feature_names, target_names;  // a CSV header's; empty when none
   Scaling scaling;                   // applied by gather_batch
 
   bool is_bytes() const { return values.empty(); }  // an empty dataset counts as bytes
@@ -77,6 +78,7 @@ struct DataSchema {
   std::size_t features = 0;
   std::size_t rows = 0, cols = 0;     // image shape, 0 when the features are no image
   std::vector<std::string> classes;   // class names (classification); empty for regression
+  std::vector<std::string> feature_names, target_names;  // empty, or one per feature / target
   Scaling scaling;
   // Regression: the targets were standardised for training, t' = (t - mean) / deviation.
   std::vector<double> target_mean, target_deviation;

@@ -26,6 +26,21 @@ using Npz = std::map<std::string, NpyArray>;
 // Fortran order, a size that disagrees with the shape) name the file and the member.
 Npz read_npz(const std::string& path);
 
+// One member as stored, for datasets: any numeric dtype numpy writes ('|u1', '<i8', '<f4',
+// '|b1', ... little-endian or single-byte), its C-order bytes unconverted.
+struct NpyRaw {
+  std::vector<std::size_t> shape;
+  std::string descr;        // numpy's dtype string
+  char kind = 0;            // 'b' bool, 'i' signed, 'u' unsigned, 'f' float
+  std::size_t item = 0;     // bytes per value
+  std::vector<char> data;   // size() * item bytes
+  std::size_t size() const;
+};
+
+// Reads every member without converting; the same checks as read_npz (sizes against the
+// header before allocating). A dtype other than bool, int, uint or float is an error naming it.
+std::map<std::string, NpyRaw> read_npz_raw(const std::string& path);
+
 // Writes every array (as "<name>.npy" members, stored uncompressed like numpy.savez),
 // each in its own dtype. Atomic: written to a temporary file in the same directory, then
 // renamed; on failure nothing is left under path.
