@@ -1,6 +1,7 @@
 // backprop train: the seed's training run, and every generalisation of it.
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -83,7 +84,9 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   data_options.test_split = o.test_split;
   data_options.seed = o.seed;
   data_options.scale = o.scale;
+  const auto read_start = std::chrono::steady_clock::now();
   TrainTest data = load_train_test(data_options);
+  const double read_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - read_start).count();
   Dataset& train = data.train;
   Dataset& test = data.test;
   if (o.train_limit > 0) train = train.head(static_cast<std::size_t>(o.train_limit));
@@ -144,9 +147,9 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
               o.preset.empty() ? "no preset" : ("preset " + o.preset).c_str(), threads,
               sizeof(T) == 8 ? "f64" : "f32", world ? (", " + std::to_string(o.ranks) + " ranks").c_str() : "");
   const char* what = train.is_image() ? "images" : "examples";
-  std::printf("data %s: %zu training, %zu validation, %zu test %s (%zu features, %zu classes; test set: %s)\n",
+  std::printf("data %s: %zu training, %zu validation, %zu test %s (%zu features, %zu classes; test set: %s; read in %.2f s)\n",
               data_options.path.c_str(), train.count, validation.count, test.count, what, train.features,
-              train.classes.size(), data.test_source.c_str());
+              train.classes.size(), data.test_source.c_str(), read_seconds);
   std::fflush(stdout);
 
   Trainer<T> trainer(network, config, rng);

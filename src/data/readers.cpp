@@ -155,6 +155,24 @@ Split split_stratified(const Dataset& data, double fraction, std::uint64_t seed)
 
 namespace {
 
+// Keeps only the rows `keep` (ascending) of d, moving them forward in place: a held-out split
+// costs the test rows' copy, not a second copy of the training set.
+void keep_rows(Dataset& d, const std::vector<std::size_t>& keep) {
+  const std::size_t f = d.features, m = d.outputs;
+  for (std::size_t j = 0; j < keep.size(); ++j) {
+    const std::size_t i = keep[j];  // i >= j
+    if (d.is_bytes()) std::copy_n(d.bytes.begin() + i * f, f, d.bytes.begin() + j * f);
+    else std::copy_n(d.values.begin() + i * f, f, d.values.begin() + j * f);
+    if (!d.labels.empty()) d.labels[j] = d.labels[i];
+    if (!d.targets.empty()) std::copy_n(d.targets.begin() + i * m, m, d.targets.begin() + j * m);
+  }
+  d.count = keep.size();
+  if (d.is_bytes()) d.bytes.resize(d.count * f);
+  else d.values.resize(d.count * f);
+  if (!d.labels.empty()) d.labels.resize(d.count);
+  if (!d.targets.empty()) d.targets.resize(d.count * m);
+}
+
 void check_classes(const Dataset& train, const std::string& source, bool regression) {
   if (regression) return;
   if (train.classes.size() < 2)
@@ -188,7 +206,7 @@ TrainTest load_train_test(const DataOptions& o) {
     if (split.train.empty() || split.test.empty())
       throw file_error(o.path, "too few examples (" + std::to_string(out.train.count) + ") to hold out a test set");
     out.test = out.train.subset(split.test);
-    out.train = out.train.subset(split.train);
+    keep_rows(out.train, split.train);
     out.schema.test_split = o.test_split;
     out.schema.split_seed = o.seed;
     char text[96];
