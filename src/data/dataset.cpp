@@ -135,6 +135,7 @@ Dataset Dataset::split_tail(std::size_t n) {
   std::vector<std::size_t> last(n);
   for (std::size_t i = 0; i < n; ++i) last[i] = keep + i;
   Dataset tail = subset(last);
+  if (n == 0) return tail;  // nothing to give back: no reallocation (it would copy the whole set)
   if (is_bytes()) bytes.resize(keep * features), bytes.shrink_to_fit();
   else values.resize(keep * features), values.shrink_to_fit();
   if (!labels.empty()) labels.resize(keep);
