@@ -28,7 +28,16 @@ def main():
     subprocess.run([backprop, "train", "--preset", "seed", "--epochs", "0", "--data", data,
                     "--save-npz", w("seed.npz"), "--quiet"], check=True, stdout=subprocess.DEVNULL)
 
+    # Tables with the bad cases of issue 12: each must stop the run before --out is written.
+    tables = {"missing.csv": "a,b,label\n1,,x\n2,3,y\n", "text.csv": "a,b,label\n1,2,x\n1,two,y\n",
+              "ragged.csv": "a,b,label\n1,2,x\n1,2\n", "header.csv": "a,b,label\n", "empty.csv": "",
+              "one.csv": "a,label\n1,x\n2,x\n", "nan.csv": "a,b,label\n1,nan,x\n2,1,y\n",
+              "binary.csv": "a,b\n\0\1\2"}
+    for name, text in tables.items():
+        with open(w(name), "w") as f:
+            f.write(text)
     quick = ["--epochs", "0", "--quiet", "--data", data]
+    table = lambda name: ["train", "--data", w(name), "--hidden", "4", "--epochs", "1", "--quiet", "--out", w("t.model")]
     cases = [
         (["train", "--lr", "0"] + quick, "--lr must be a positive number", None),
         (["train", "--layers", "784,abc,10"] + quick, "'abc' is not a whole number", None),
@@ -49,6 +58,16 @@ def main():
         (["grads", "--init", w("seed.npz"), "--samples", "0", "--out", w("g.npz"), "--data", data],
          "--samples must be positive", w("g.npz")),
         (["gradcheck", "--layers", "4"], "need at least an input and an output size", None),
+        (table("missing.csv"), "missing.csv: line 2, column 2 ('b'): missing value", w("t.model")),
+        (table("text.csv"), "text.csv: line 3, column 2 ('b'): not a number 'two'", w("t.model")),
+        (table("ragged.csv"), "ragged.csv: line 3: 2 fields, the header has 3", w("t.model")),
+        (table("header.csv"), "header.csv: a header but no data rows", w("t.model")),
+        (table("empty.csv"), "empty.csv: empty file", w("t.model")),
+        (table("one.csv"), "one.csv: only one class ('x')", w("t.model")),
+        (table("nan.csv"), "nan.csv: line 2, column 2 ('b'): 'nan' is not a finite", w("t.model")),
+        (table("binary.csv"), "binary.csv: binary data", w("t.model")),
+        (table("text.csv")[:1] + ["--data", w("missing.csv"), "--label", "kind", "--epochs", "0", "--quiet"],
+         "no column 'kind' for --label", None),
     ]
     failures = 0
     for args, expected, output in cases:
