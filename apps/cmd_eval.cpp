@@ -83,13 +83,32 @@ int run_eval(const EvalOptions& o, const ModelFile& model) {
   options.read.label = o.label;
   // The same rows the training run scored (its own test files, --test, or its held-out split),
   // scaled as the model was trained.
-  const Dataset data = load_test_for(options, model.data, o.split == "train");
+  Dataset data = load_test_for(options, model.data, o.split == "train");
+  data.target_mean = model.data.target_mean;  // regression: the model's target standardisation
+  data.target_deviation = model.data.target_deviation;
   const std::string& dir = options.path;
   if (!o.misclassified.empty() && !(data.is_bytes() && data.rows == 28 && data.cols == 28 &&
                                     data.classes == numbered_classes(data.classes.size()) && data.classes.size() <= 10))
     throw Error("--misclassified draws 28x28 digit images with labels 0-9; " + dir + " holds other data");
 
   const EvalResult result = evaluate(network, data);
+  if (result.regression) {  // MSE, RMSE, MAE, R^2 in the targets' units, as train's epoch line
+    if (o.json) {
+      nlohmann::ordered_json out = {{"model", o.model}, {"architecture", model.spec.describe()},
+                                    {"dtype", model.is_double ? "f64" : "f32"}, {"data", options.path},
+                                    {"split", o.split}, {"count", result.count}, {"task", "regression"},
+                                    {"loss", result.loss}, {"mse", result.loss}, {"rmse", result.rmse},
+                                    {"mae", result.mae}, {"r2", result.r2}};
+      std::printf("%s\n", out.dump().c_str());
+    } else {
+      std::printf("model %s: %s, %s\n", o.model.c_str(), model.spec.describe().c_str(), model.is_double ? "f64" : "f32");
+      std::printf("data %s (%s): %zu examples, %zu targets\n", options.path.c_str(), o.split.c_str(), result.count,
+                  data.outputs);
+      std::printf("mse %.6g  rmse %.6g  mae %.6g  r2 %.4f (in the targets' units)\n", result.loss, result.rmse,
+                  result.mae, result.r2);
+    }
+    return 0;
+  }
   const ClassReport report = class_report(result.confusion, model.data.classes);
 
   // The misclassified examples, in dataset order.

@@ -81,6 +81,10 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   data_options.path = resolve_dataset(o.data_dir, o.no_fetch || world, std::cout);
   data_options.test_path = o.test_path;
   data_options.read.label = o.label;
+  if (o.task != "classification" && o.task != "regression")
+    throw Error("--task must be classification or regression, not '" + o.task + "'");
+  const bool regression = o.task == "regression";
+  data_options.read.regression = regression;
   data_options.test_split = o.test_split;
   data_options.seed = o.seed;
   data_options.scale = o.scale;
@@ -97,10 +101,17 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   train.scaling = fit_scaling(train, o.scale);
   validation.scaling = test.scaling = train.scaling;
   data.schema.scaling = train.scaling;
+  standardise_targets(train, validation, test);  // regression: targets standardised for training
+  data.schema.target_mean = train.target_mean;
+  data.schema.target_deviation = train.target_deviation;
   const DataSchema& schema = data.schema;
 
   NetworkSpec spec;
-  o.network.apply(spec, static_cast<int>(train.features), static_cast<int>(train.classes.size()));
+  if (regression && !o.network.head.empty() && o.network.head != "mse")
+    throw Error("--task regression trains the mse head (a linear output); --head " + o.network.head + " does not fit");
+  o.network.apply(spec, static_cast<int>(train.features),
+                  static_cast<int>(regression ? train.outputs : train.classes.size()));
+  if (regression) spec.head = HeadKind::mse;
   const InitScheme scheme = init_scheme_from_name(o.network.init_scheme.empty() ? "xavier-normal" : o.network.init_scheme);
 
   TrainConfig config;
@@ -216,9 +227,13 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   }
   if (!history.empty() && history.back().test) {
     const EvalResult final_test = evaluate(network, test);
-    std::printf("final test accuracy %.4f after %d epochs\n", final_test.accuracy,
-                static_cast<int>(history.size()));
-    std::printf("%s", format_confusion(final_test.confusion, train.classes).c_str());
+    if (final_test.regression) {
+      std::printf("final test rmse %.6g, mae %.6g, r2 %.4f after %d epochs (in the targets' units)\n", final_test.rmse,
+                  final_test.mae, final_test.r2, static_cast<int>(history.size()));
+    } else {
+      std::printf("final test accuracy %.4f after %d epochs\n", final_test.accuracy, static_cast<int>(history.size()));
+      std::printf("%s", format_confusion(final_test.confusion, train.classes).c_str());
+    }
   }
   if (!root) return 0;
   if (!o.save_npz.empty()) {
@@ -259,7 +274,11 @@ Command add_train(CLI::App& app) {
   sub->add_option("--test-split", o->test_split,
                   "Without a test set of its own, hold out this stratified, seeded share of --data (0 = none)")
       ->capture_default_str();
-  sub->add_option("--label", o->label, "CSV label column (default: the column named label, else the last)");
+  sub->add_option("--label", o->label,
+                  "CSV label column, or for regression the target column(s): y or y1,y2 (default: the column named "
+                  "label, else the last)");
+  sub->add_option("--task", o->task, "classification, or regression (linear output, MSE, targets standardised)")
+      ->capture_default_str();
   sub->add_option("--scale", o->scale, "Input scaling: auto (unit for bytes, standard otherwise), none, unit, standard")
       ->check(CLI::IsMember({"auto", "none", "unit", "standard"}))->capture_default_str();
   sub->add_flag("--no-fetch", o->no_fetch, "Fail instead of downloading missing data");

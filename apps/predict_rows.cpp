@@ -5,6 +5,7 @@
 
 #include "backprop/data/dataset.hpp"
 #include "backprop/data/predict_input.hpp"
+#include "backprop/data/readers.hpp"
 #include "backprop/error.hpp"
 
 namespace backprop::cli {
@@ -45,9 +46,27 @@ void read_images(const std::string& path, const ModelFile& model, const std::str
   }
 }
 
-// TEMPORARY until part A's readers land: the call predict makes of them.
-Dataset read_rows_for_model(const std::string& path, const DataSchema&, const std::string&) {
-  throw file_error(path, "tables need the CSV / .npz readers (issue 12 part A)");
+// A table for an existing model (readers.hpp): its labels looked up in the model's classes,
+// the label column optional, the feature count checked; an .npz's train and test parts both.
+Dataset read_rows_for_model(const std::string& path, const DataSchema& d, const std::string& label) {
+  ReadOptions options;
+  options.label = label;
+  options.regression = d.classes.empty();
+  options.classes = options.regression ? nullptr : &d.classes;
+  options.label_optional = true;
+  options.features = d.features;
+  DataFiles files = read_data(path, options);
+  if (!files.test) return std::move(files.train);
+  Dataset& a = files.train;
+  const Dataset& b = *files.test;
+  if (a.is_bytes() != b.is_bytes() || a.labels.empty() != b.labels.empty() || a.targets.empty() != b.targets.empty())
+    return std::move(a);
+  a.bytes.insert(a.bytes.end(), b.bytes.begin(), b.bytes.end());
+  a.values.insert(a.values.end(), b.values.begin(), b.values.end());
+  a.labels.insert(a.labels.end(), b.labels.begin(), b.labels.end());
+  a.targets.insert(a.targets.end(), b.targets.begin(), b.targets.end());
+  a.count += b.count;
+  return std::move(a);
 }
 
 // Rows of a CSV or .npz table, read as the training file was and scaled by the model.

@@ -23,6 +23,7 @@ struct TrainOptions {
   std::string preset;
   std::string data_dir;                 // --data: a directory of IDX files, a .csv or a .npz
   std::string test_path, label;         // --test FILE, --label NAME
+  std::string task = "classification"; // --task classification | regression
   double test_split = 0.2;              // --test-split F, when the data has no test set of its own
   std::string scale = "auto";           // --scale auto|none|unit|standard
   int epochs = 20, batch = 64, threads = 0, val_split = 0, early_stop = 0;

@@ -21,7 +21,7 @@ std::string options_to_json(const TrainOptions& o, int threads) {
           {"network", {{"layers", n.layers}, {"hidden", n.hidden}, {"activation", n.activation},
                        {"head", n.head}, {"dropout", n.dropout}, {"init_scheme", n.init_scheme},
                        {"dtype", n.dtype}}},
-          {"preset", o.preset}, {"data", o.data_dir}, {"test", o.test_path}, {"label", o.label},
+          {"preset", o.preset}, {"data", o.data_dir}, {"test", o.test_path}, {"label", o.label}, {"task", o.task},
           {"test_split", o.test_split}, {"scale", o.scale}, {"epochs", o.epochs}, {"batch", o.batch},
           {"threads", threads}, {"ranks", o.ranks}, {"val_split", o.val_split}, {"early_stop", o.early_stop},
           {"train_limit", o.train_limit}, {"lr", o.lr}, {"clip_norm", o.clip_norm}, {"seed", o.seed},
@@ -58,6 +58,7 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     j.at("data").get_to(o.data_dir);
     o.test_path = j.value("test", std::string());  // absent before datasets other than MNIST
     o.label = j.value("label", std::string());
+    o.task = j.value("task", std::string("classification"));
     o.test_split = j.value("test_split", 0.2);
     o.scale = j.value("scale", std::string("auto"));
     j.at("epochs").get_to(o.epochs);

@@ -75,23 +75,25 @@ def regression(backprop, work):
           f"regression: test_rmse {last.get('test_rmse')} near the noise's 0.01 (targets' units)")
     check(all(k in last for k in ("test_loss", "test_mae")), "regression: test_loss and test_mae in --metrics")
 
-    # The fitted function at 0 and at each unit vector of the raw features.
+    # The fitted function at the data's centre and one deviation along each feature (x = 0 lies
+    # hundreds of deviations outside the data, where a tiny slope error would swamp the check).
     probe = os.path.join(work, "probe.csv")
-    write_csv(probe, header[:3], [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    points = [offset] + [offset + scale * np.eye(3)[i] for i in range(3)]
+    write_csv(probe, header[:3], [list(map(repr, p)) for p in points])
     out = json.loads(run(backprop, "predict", "--model", model, "--json", probe))
     values = np.array([p["prediction"] for p in out["predictions"]])  # (4, 2)
     if values.shape != (4, 2):
         check(False, f"regression: predict --json gives 4 x 2 predictions, got {values.shape}")
         return
-    found_intercept = values[0]
-    found_coef = values[1:] - values[0]
+    found_coef = (values[1:] - values[0]) / scale[:, None]
     rel = np.abs(found_coef - coef) / np.abs(coef).max(axis=0)
     check(np.all(rel < 2e-3), f"regression: coefficients recovered (max relative error {rel.max():.2e})")
+    found_intercept = values[0] - offset @ coef
     check(np.all(np.abs(found_intercept - intercept) < 0.02),
           f"regression: intercepts {found_intercept} vs {intercept}")
 
     # eval on the test file prints the same scores.
-    ev = json.loads(run(backprop, "eval", "--model", model, "--data", test, "--json"))
+    ev = json.loads(run(backprop, "eval", "--model", model, "--data", train, "--test", test, "--label", "y1,y2", "--json"))
     check(abs(ev.get("r2", 0) - last["test_r2"]) < 1e-9 and abs(ev.get("rmse", 0) - last["test_rmse"]) < 1e-9,
           f"regression: eval's r2 {ev.get('r2')} / rmse {ev.get('rmse')} are the last epoch's")
 
@@ -124,7 +126,7 @@ def classification(backprop, work):
     check(all(p["class"] in names for p in preds), "classification: `class` is a class name")
     check(all(sorted(p["probabilities"]) == names for p in preds), "classification: probabilities keyed by name")
     accuracy = np.mean([p["class"] == names[k] for p, k in zip(preds, labels[700:])])
-    ev = json.loads(run(backprop, "eval", "--model", model, "--data", test, "--json"))
+    ev = json.loads(run(backprop, "eval", "--model", model, "--data", train, "--test", test, "--json"))
     check(accuracy > 0.8 and abs(ev["accuracy"] - accuracy) < 1e-12,
           f"classification: predict's accuracy {accuracy:.4f} is eval's {ev['accuracy']:.4f} (> 0.8: the scaling works)")
     check(abs(out.get("accuracy", -1) - accuracy) < 1e-12, "classification: predict --json reports that accuracy")
