@@ -70,10 +70,15 @@ TEST(SparseColumns, ListEveryNonzeroByColumnAndByRow) {
 TEST(SparseColumns, AllZeroAndAllNonzero) {
   SparseColumns<double> s;
   EXPECT_EQ(s.assign(Matrix<double>::Zero(784, 5), 1.0), 0.0);
-  for (int c : s.col_count) EXPECT_EQ(c, 0);
-  for (int c : s.row_count) EXPECT_EQ(c, 0);
+  for (Index j = 0; j < 5; ++j) EXPECT_EQ(s.col_count[j], 0);
+  for (Index i = 0; i < 784; ++i) EXPECT_EQ(s.row_count[i], 0);
+  // The buffers only grow: a smaller batch after a larger one uses the first entries.
   EXPECT_EQ(s.assign(Matrix<double>::Constant(17, 3, 0.5), 1.0), 1.0);
-  for (int c : s.col_count) EXPECT_EQ(c, 17);
+  for (Index j = 0; j < 3; ++j) EXPECT_EQ(s.col_count[j], 17);
+  for (Index i = 0; i < 17; ++i) EXPECT_EQ(s.row_count[i], 3);
+  EXPECT_TRUE(s.by_row);
+  s.assign(Matrix<double>::Constant(17, 3, 0.5), 1.0, false);  // evaluation: by example only
+  EXPECT_FALSE(s.by_row);
 }
 
 template <typename T>

@@ -45,9 +45,9 @@ const Matrix<T>& Dense<T>::input_gradient(const Matrix<T>& dz) {
 }
 
 template <typename T>
-const Matrix<T>* Dense<T>::forward_sparse(const Matrix<T>& x) {
+const Matrix<T>* Dense<T>::forward_sparse(const Matrix<T>& x, bool training) {
   x_ = &x;
-  sparse_ = xs_.assign(x, kMaxSparseDensity) <= kMaxSparseDensity;
+  sparse_ = xs_.assign(x, kMaxSparseDensity, training) <= kMaxSparseDensity;
   if (!sparse_) return nullptr;
   sparse_affine(W, b, xs_, z_);  // the same z, summed over the nonzero x_i only
   return &z_;
@@ -55,6 +55,10 @@ const Matrix<T>* Dense<T>::forward_sparse(const Matrix<T>& x) {
 
 template <typename T>
 void Dense<T>::backward_sparse(const Matrix<T>& dz) {
+  if (!xs_.by_row) {  // the forward was an evaluation's: no lists by row
+    backward(dz);
+    return;
+  }
   dW.setZero();  // the same dW = dz x^T, skipping the zero x_i
   sparse_add_outer(T(1), dz, xs_, dW);
   db = dz.rowwise().sum();

@@ -94,7 +94,7 @@ template <typename T>
 const Matrix<T>& Network<T>::forward(const Matrix<T>& x, bool training) {
   const Matrix<T>* a = &x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    const Matrix<T>* sparse = i == 0 && sparse_input_ ? dense_.front()->forward_sparse(x) : nullptr;
+    const Matrix<T>* sparse = i == 0 && sparse_input_ ? dense_.front()->forward_sparse(x, training) : nullptr;
     a = sparse ? sparse : &layers_[i]->forward(*a, training);
     outputs_[i] = a;
   }

@@ -154,12 +154,16 @@ int compact_nonzeros(const T* column, Index rows, int* index, T* value) {
 }  // namespace
 
 template <typename T>
-double SparseColumns<T>::assign(const Matrix<T>& x, double max_density) {
+double SparseColumns<T>::assign(const Matrix<T>& x, double max_density, bool by_rows) {
   rows = x.rows();
   cols = x.cols();
-  col_count.resize(static_cast<std::size_t>(cols));
-  col_index.resize(static_cast<std::size_t>(rows * cols));
-  col_value.resize(static_cast<std::size_t>(rows * cols));
+  by_row = false;
+  const auto grow = [](auto& v, Index n) {  // no shrinking, no zero-filling what is overwritten
+    if (v.size() < std::size_t(n)) v.resize(std::size_t(n));
+  };
+  grow(col_count, cols);
+  grow(col_index, rows * cols);
+  grow(col_value, rows * cols);
   const int threads = threads_for(double(rows) * double(cols) * 4);  // a scan costs a few operations an entry
   long long total = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
@@ -176,12 +180,13 @@ double SparseColumns<T>::assign(const Matrix<T>& x, double max_density) {
     }
   }
   const double density = rows > 0 && cols > 0 ? double(total) / double(rows * cols) : 0.0;
-  if (density > max_density) return density;
+  if (density > max_density || !by_rows) return density;
   // The same entries by row, each row's at a fixed stride too (no prefix sum), examples in
   // increasing order; each thread fills the rows its share of the weight update will take.
-  row_count.resize(static_cast<std::size_t>(rows));
-  row_col.resize(static_cast<std::size_t>(rows * cols));
-  row_value.resize(static_cast<std::size_t>(rows * cols));
+  by_row = true;
+  grow(row_count, rows);
+  grow(row_col, rows * cols);
+  grow(row_value, rows * cols);
 #pragma omp parallel num_threads(threads)
   {
     Index begin, end;
@@ -208,7 +213,7 @@ void sparse_affine(const Matrix<T>& W, const Matrix<T>& b, const SparseColumns<T
   const Index n = W.rows(), batch = x.cols, ldw = W.rows();
   z.resize(n, batch);
   long long nnz = 0;
-  for (int c : x.col_count) nnz += c;
+  for (Index j = 0; j < x.cols; ++j) nnz += x.col_count[std::size_t(j)];
 #pragma omp parallel num_threads(threads_for(double(nnz) * double(n)))
   {
     Index begin, end;
@@ -236,7 +241,7 @@ void sparse_add_outer(T alpha, const Matrix<T>& dz, const SparseColumns<T>& x, M
   constexpr int N = kTile<T>;
   const Index n = A.rows(), ldz = dz.rows();
   long long nnz = 0;
-  for (int c : x.col_count) nnz += c;
+  for (Index j = 0; j < x.cols; ++j) nnz += x.col_count[std::size_t(j)];
 #pragma omp parallel num_threads(threads_for(double(nnz) * double(n)))
   {
     Index begin, end;

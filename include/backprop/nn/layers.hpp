@@ -51,7 +51,8 @@ class Dense final : public Layer<T> {
   // The same z for a mostly-zero x, summed over its nonzeros (which it lists and keeps for
   // backward_sparse and the optimizer). Returns nullptr, having computed nothing, when more
   // than kMaxSparseDensity of x is nonzero: the dense product is faster there.
-  const Matrix<T>* forward_sparse(const Matrix<T>& x);
+  // In evaluation (training false) only the lists by example are built.
+  const Matrix<T>* forward_sparse(const Matrix<T>& x, bool training);
   // dW and db as backward fills them, from the nonzeros forward_sparse listed; no dx.
   void backward_sparse(const Matrix<T>& dz);
   // dx = W^T dz alone (empty when the layer computes no input gradient).
@@ -59,7 +60,8 @@ class Dense final : public Layer<T> {
 
   const Matrix<T>& input() const { return *x_; }  // the last forward's x
   // The nonzeros of the last forward's x when it took forward_sparse, else nullptr.
-  const SparseColumns<T>* input_nonzeros() const { return sparse_ ? &xs_ : nullptr; }
+  // (nullptr too after an evaluation's forward: its lists are by example only).
+  const SparseColumns<T>* input_nonzeros() const { return sparse_ && xs_.by_row ? &xs_ : nullptr; }
   bool last_forward_sparse() const { return sparse_; }  // which path the last batch took
   // Above this fraction of nonzeros a batch takes the dense products, which are faster there.
   static constexpr double kMaxSparseDensity = 0.5;

@@ -26,9 +26,13 @@ struct SparseColumns {
   std::vector<int> row_count, row_col;
   std::vector<T> row_value;
 
+  bool by_row = false;  // whether the lists by row are there (for the last x)
+
   // Collects the nonzeros of x; returns their fraction of x's entries (the density). The
-  // lists by row are built only when the density is at most max_density.
-  double assign(const Matrix<T>& x, double max_density);
+  // lists by row are built only when the density is at most max_density and by_rows is
+  // true (evaluation needs only the lists by column). The buffers only grow: a batch of
+  // another size reuses them.
+  double assign(const Matrix<T>& x, double max_density, bool by_rows = true);
 };
 
 // z = W x + b for a sparse x: z(:, j) = b + sum over nonzero x_ij of x_ij W(:, i).

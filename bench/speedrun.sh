@@ -1,0 +1,79 @@
+#!/bin/bash
+# Time to accuracy (issue 15): per recipe, the training seconds (evaluation excluded, timed
+# apart) until the first epoch whose test accuracy reaches 98.0%, 99.0% and 99.4%, and the
+# epochs it took; median over seeds; the PyTorch twin of each recipe (bench/torch_speedrun.py)
+# in the same rounds, so that only ratios from interleaved runs are compared.
+#
+#   bench/speedrun.sh [--seeds 3] [--recipes fast,best] [--data DIR] [--threads 2]
+#
+# A round runs every recipe once, ours then PyTorch's, with the round's seed; medians are over
+# rounds. Recipes with augmentation have no PyTorch twin (torch has no elastic distortion
+# built in): they are timed for this project alone and the report says so.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seeds=3 threads=2 data=${BACKPROP_DATA:-data/mnist} recipes=fast
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seeds) seeds=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    --recipes) recipes=$2; shift 2 ;;
+    *) echo "speedrun.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+bin=build/apps/backprop
+[ -x "$bin" ] || { echo "speedrun.sh: build $bin first (cmake --build build --target backprop)" >&2; exit 1; }
+out=bench/results/speedrun; mkdir -p "$out/raw"
+
+# recipe -> our flags | torch flags ("" = no twin). Keep in step with apps/presets.cpp.
+declare -A ours torch
+ours[fast]="--preset fast"
+torch[fast]="--layers 784,256,10 --activation relu --init he-normal --optimizer nesterov --momentum 0.9 --lr 0.1 --schedule cosine --batch 64 --epochs 5"
+ours[best]="--preset best"  # augmented: no twin; about 10-20 minutes a seed
+torch[best]=""
+
+echo "speedrun: $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg), $threads threads"
+for ((s = 0; s < seeds; s++)); do
+  for r in ${recipes//,/ }; do
+    nice -n 10 "$bin" train ${ours[$r]} --seed "$s" --threads "$threads" --data "$data" --no-fetch --quiet \
+      --metrics "$out/raw/$r.ours.$s.jsonl" > /dev/null
+    if [ -n "${torch[$r]}" ]; then
+      nice -n 10 env OMP_NUM_THREADS="$threads" PYTHONPATH=bench python3 bench/torch_speedrun.py ${torch[$r]} \
+        --seed "$s" --threads "$threads" --data "$data" > "$out/raw/$r.torch.$s.jsonl"
+    fi
+  done
+done
+python3 - "$out/raw" "$recipes" "$seeds" <<'PY' | tee "$out/latest.md"
+import json, statistics, sys, os
+raw, recipes, seeds = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])
+def reach(path, threshold):
+    total = 0.0
+    for e, line in enumerate(open(path)):
+        m = json.loads(line)
+        total += m["train_seconds"]
+        if m["test_accuracy"] >= threshold:
+            return total, e + 1
+    return None
+print("| recipe | system | threshold | seconds (median) | epochs | reached | x PyTorch |")
+print("|---|---|--:|--:|--:|--:|--:|")
+for r in recipes:
+    for th in (0.98, 0.99, 0.994):
+        row = {}
+        for system in ("ours", "torch"):
+            runs = [os.path.join(raw, f"{r}.{system}.{s}.jsonl") for s in range(seeds)]
+            runs = [p for p in runs if os.path.exists(p)]
+            if not runs:
+                continue
+            hits = [reach(p, th) for p in runs]
+            ok = [h for h in hits if h]
+            row[system] = (statistics.median([h[0] for h in ok]) if len(ok) * 2 > len(runs) else None,
+                           statistics.median([h[1] for h in ok]) if ok else None, len(ok), len(runs))
+        for system, (sec, ep, n, of) in row.items():
+            ratio = ""
+            if system == "ours" and "torch" in row and sec and row["torch"][0]:
+                ratio = f"{row['torch'][0] / sec:.2f}x"
+            elif system == "ours" and "torch" not in row:
+                ratio = "no twin"
+            print(f"| {r} | {system} | {th*100:.1f}% | {'%.2f' % sec if sec else 'not reached'} | "
+                  f"{ep if ep else '-'} | {n}/{of} | {ratio} |")
+PY
