@@ -10,6 +10,7 @@ build_packages=(cmake g++ make pkg-config tar ca-certificates
   libpng-dev libcpp-httplib-dev libjs-chart.js libonnx-dev libprotobuf-dev libopenblas0-openmp)
 build_packages+=(python3-dev python3-numpy pybind11-dev python3-pybind11)  # the Python module (python/)
 build_packages+=(libboost-dev)  # serve's HTTP layer: Boost.Beast and Boost.Asio (src/web/)
+build_packages+=(libsimdjson-dev)  # the predict API's JSON bodies (src/web/predict_json.cpp)
 # Open MPI: data-parallel training and sweeps over processes (docs/distributed.md).
 build_packages+=(libopenmpi-dev openmpi-bin)
 build_packages+=(libcsv-dev libfast-float-dev)  # data/csv.cpp: CSV fields (libcsv) and numbers (fast_float)

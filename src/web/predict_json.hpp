@@ -1,7 +1,6 @@
-// The JSON body of POST /api/predict read in one pass (private to src/web/): nlohmann's SAX
-// parser fills the input values straight into floats, without building a document of 784
-// json values first (that tree, built and freed per request, was most of the server's time
-// under load). The checks and their messages are those of docs/api.md.
+// The JSON body of POST /api/predict (private to src/web/), parsed with simdjson: under load
+// the JSON was the server's largest cost (nlohmann's tree, then its SAX lexer, over half of
+// the server's CPU at 64 connections; docs/web.md). The checks and messages are docs/api.md's.
 #pragma once
 
 #include <cstddef>
