@@ -19,6 +19,7 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "output_path.hpp"
+#include "usage.hpp"
 
 namespace backprop::cli {
 
@@ -71,10 +72,18 @@ std::string misclassified_grid(const Dataset& data, const std::vector<std::size_
   return encode_png(2 * width, 2 * height, doubled);
 }
 
+// The flags, before the model or the data is read.
+void validate(const EvalOptions& o) {
+  if (o.max_misclassified <= 0) throw UsageError("--max-misclassified must be positive");
+  const std::string& path = o.misclassified;
+  if (!path.empty() && (path.size() < 4 || path.compare(path.size() - 4, 4, ".png") != 0))
+    throw UsageError("--misclassified writes a PNG image; give a name ending in .png, not " + path);
+  check_thread_count("--threads", o.threads, 0);
+  check_output_path(o.misclassified);
+}
+
 template <typename T>
 int run_eval(const EvalOptions& o, const ModelFile& model) {
-  check_output_path(o.misclassified);
-  if (o.max_misclassified <= 0) throw Error("--max-misclassified must be positive");
   set_threads(o.threads);
   Network<T> network = make_inference_network<T>(model);
   DataOptions options;
@@ -174,9 +183,10 @@ Command add_eval(CLI::App& app) {
   sub->add_flag("--json", o->json, "Print one JSON object instead of tables");
   sub->add_option("--misclassified", o->misclassified, "Write a PNG grid of misclassified digits");
   sub->add_option("--max-misclassified", o->max_misclassified, "At most this many in the grid")->capture_default_str();
-  sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--threads", o->threads, threads_help())->capture_default_str();
   sub->add_flag("--no-fetch", o->no_fetch, "Fail instead of downloading missing data");
   return {sub, [o] {
+            validate(*o);
             const ModelFile model = read_model(o->model);
             return model.is_double ? run_eval<double>(*o, model) : run_eval<float>(*o, model);
           }};

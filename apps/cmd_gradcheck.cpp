@@ -87,7 +87,7 @@ int run_gradcheck(GradcheckOptions o) {
 Command add_gradcheck(CLI::App& app) {
   auto o = std::make_shared<GradcheckOptions>();
   CLI::App* sub = app.add_subcommand("gradcheck", "Check every gradient against finite differences");
-  o->network.add_to(*sub);
+  o->network.add_to(*sub, {/*init_scheme=*/true, /*dropout=*/true, /*dtype=*/false});  // always float64
   sub->add_option("--samples", o->samples, "Batch size of the check")->capture_default_str();
   sub->add_option("--max-entries", o->max_entries, "Check at most this many entries per tensor (0 = all)");
   sub->add_option("--seed", o->seed, "Random seed")->capture_default_str();

@@ -44,7 +44,7 @@ Command add_import(CLI::App& app) {
   auto o = std::make_shared<ImportOptions>();
   CLI::App* sub = app.add_subcommand("import", "Make a model file from .npz parameters (w1, b1, ...)");
   sub->add_option("--npz", o->npz, "Parameters: w1 (n_0, n_1), b1 (1, n_1), ...")->required();
-  o->network.add_to(*sub);
+  o->network.add_to(*sub, {/*init_scheme=*/false, /*dropout=*/false, /*dtype=*/true});
   sub->add_option("--out", o->out, "Model file to write")->required();
   return {sub, [o, sub] {
             check_output_path(o->out);

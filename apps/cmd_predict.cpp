@@ -18,6 +18,7 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "predict_rows.hpp"
+#include "usage.hpp"
 
 namespace backprop::cli {
 
@@ -153,8 +154,10 @@ Command add_predict(CLI::App& app) {
   sub->add_option("--top", o->top, "Show the K most likely classes (default 3, or all of a smaller model's)");
   sub->add_option("--csv-range", o->csv_range, "Pixel CSV values (image models) are 0..255, 0..1, or auto")
       ->check(CLI::IsMember({"auto", "255", "1"}))->capture_default_str();
-  sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--threads", o->threads, threads_help())->capture_default_str();
   return {sub, [o] {
+            check_thread_count("--threads", o->threads, 0);  // before reading anything
+            if (o->top < 1) throw UsageError("--top must be at least 1");
             const ModelFile model = read_model(o->model);
             return model.is_double ? run_predict<double>(*o, model) : run_predict<float>(*o, model);
           }};

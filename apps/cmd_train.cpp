@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <utility>
 
 #include "backprop/io/atomic_file.hpp"
 #include "backprop/data/augment.hpp"
@@ -66,6 +67,7 @@ void print_progress(std::size_t done, std::size_t total, double loss) {
 
 template <typename T>
 int run_train(const TrainOptions& o, const Checkpoint* resume) {
+  validate_train_options(o);  // flags and a checkpoint's configuration alike, before any work
   Collective* world = mpi_world();  // nullptr unless an MPI launcher started this process
   const bool root = !world || world->rank() == 0;  // prints, evaluates and writes
   if (!root && !std::freopen("/dev/null", "w", stdout)) throw Error("cannot silence stdout of rank > 0");
@@ -81,8 +83,6 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   data_options.path = resolve_dataset(o.data_dir, o.no_fetch || world, std::cout);
   data_options.test_path = o.test_path;
   data_options.read.label = o.label;
-  if (o.task != "classification" && o.task != "regression")
-    throw Error("--task must be classification or regression, not '" + o.task + "'");
   const bool regression = o.task == "regression";
   data_options.read.regression = regression;
   data_options.test_split = o.test_split;
@@ -128,15 +128,7 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   config.early_stop = o.early_stop;
   config.schedule.steps_per_epoch = static_cast<long long>((train.count + o.batch - 1) / std::max(1, o.batch));
   config.schedule.total_steps = config.schedule.steps_per_epoch * o.epochs;
-  // --warmup N (steps) or N% of the run.
-  const std::string& w = o.warmup;
-  try {
-    config.schedule.warmup_steps = !w.empty() && w.back() == '%'
-        ? static_cast<long long>(std::stod(w.substr(0, w.size() - 1)) / 100.0 * double(config.schedule.total_steps))
-        : std::stoll(w);
-  } catch (const std::exception&) {
-    throw Error("--warmup: '" + w + "' is not a step count or a percentage");
-  }
+  config.schedule.warmup_steps = parse_warmup(o.warmup).steps(config.schedule.total_steps);  // N or N%
   if (config.early_stop > 0 && validation.count == 0) throw Error("--early-stop needs --val-split");
   config.validate();
 
@@ -151,11 +143,11 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
                   ") differs from its recorded configuration (" + spec.describe() + ")");
     load_params(resume->model, network, o.resume);
   } else if (!o.init_npz.empty()) {
-    npz_to_params(read_npz(o.init_npz), o.init_npz, network);
+    npz_to_params(read_npz(o.init_npz, expected_shapes(network)), o.init_npz, network);  // shapes checked before inflating
   }
 
-  std::printf("network %s, %s, %d threads, dtype %s%s\n", spec.describe().c_str(),
-              o.preset.empty() ? "no preset" : ("preset " + o.preset).c_str(), threads,
+  std::printf("network %s, %s, %s, dtype %s%s\n", spec.describe().c_str(),
+              o.preset.empty() ? "no preset" : ("preset " + o.preset).c_str(), count_text(threads, "thread").c_str(),
               sizeof(T) == 8 ? "f64" : "f32", world ? (", " + std::to_string(o.ranks) + " ranks").c_str() : "");
   const char* what = train.is_image() ? "images" : "examples";
   std::printf("data %s: %zu training, %zu validation, %zu test %s (%zu features, %zu classes; test set: %s; read in %.2f s)\n",
@@ -194,9 +186,11 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   const auto write_checkpoint = [&] {
     if (root) save_checkpoint(o.checkpoint, network, trainer.state(), run_config, &schema);
   };
+  bool first_epoch = true;
   const auto on_epoch = [&](const EpochMetrics& m) {
     if (!root) return;
     print_epoch(m);
+    if (std::exchange(first_epoch, false)) warn_if_not_learning(m, spec, o.lr);  // once, said why
     if (!o.metrics.empty()) {
       metrics_text += to_json(m, o.ranks, schema).dump() + "\n";
       write_file_atomic(o.metrics, metrics_text);  // whole file each epoch: never half a line
@@ -301,9 +295,14 @@ Command add_train(CLI::App& app) {
                   "bias gradients averaged)")->capture_default_str();
   sub->add_option("--val-split", o->val_split, "Hold out the last N training images for validation")->capture_default_str();
   sub->add_option("--early-stop", o->early_stop, "Stop after K epochs without a lower validation loss")->capture_default_str();
-  sub->add_option("--seed", o->seed, "Random seed (initialisation, shuffling, dropout)")->capture_default_str();
-  sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
-  sub->add_option("--train-limit", o->train_limit, "Use only the first N training images");
+  sub->add_option("--seed", o->seed, "Random seed (initialisation, shuffling, dropout): 0 to 2^64 - 1")
+      ->check(seed_validator())->capture_default_str();
+  sub->add_option("--threads", o->threads, threads_help())->capture_default_str();
+  sub->add_option("--train-limit", o->train_limit, "Use only the first N training images (N >= 1)")
+      ->check(CLI::Validator([](std::string& text) -> std::string {
+        return text.find_first_not_of("0123456789") == std::string::npos && text.find_first_not_of('0') != std::string::npos
+                   ? "" : "must be a whole number of at least 1 (leave it out for all images), not " + text;
+      }, "N"));
   sub->add_flag("--no-shuffle", o->no_shuffle, "Keep the data order (for comparisons with the oracle)");
   sub->add_flag("--no-sparse-input", o->no_sparse_input,
                 "Dense products in the first layer even when a batch is mostly zeros (the same numbers to float tolerance, slower on MNIST)");
@@ -324,7 +323,7 @@ Command add_train(CLI::App& app) {
   sub->add_option("--augment-shear", o->augment.shear, "Random shear factor in [-k, k]")->capture_default_str();
   sub->add_option("--elastic-alpha", o->augment.elastic_alpha, "Elastic distortion strength, pixels (Simard: 34)")->capture_default_str();
   sub->add_option("--elastic-sigma", o->augment.elastic_sigma, "Elastic field smoothness: Gaussian std, pixels")->capture_default_str();
-  sub->add_option("--augment-threads", o->augment_threads, "Threads preparing augmented batches ahead of the step")->capture_default_str();
+  sub->add_option("--augment-threads", o->augment_threads, "Threads preparing augmented batches ahead of the step (at most " + std::to_string(max_threads()) + ")")->capture_default_str();
   return {sub, [o, sub] {
             Collective* world = mpi_world();
             o->ranks = world ? world->size() : 1;

@@ -7,6 +7,7 @@
 #include "backprop/error.hpp"
 #include "commands.hpp"
 #include "presets.hpp"
+#include "usage.hpp"
 
 namespace {
 
@@ -43,19 +44,24 @@ std::vector<std::string> expand_preset(int argc, char** argv) {
 
 }  // namespace
 
+// Exit status: 0 done, 2 a usage error (the command line), 1 a failure (usage.hpp).
 int main(int argc, char** argv) {
   CLI::App app{"backprop: fully connected networks trained by hand-derived backpropagation"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "backprop 0.1.0");
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.footer("Exit status: 0 done, 1 the work failed (a bad file, a write error), 2 a usage error.");
   std::vector<backprop::cli::Command> commands = backprop::cli::all_commands(app);
+  std::vector<std::string> args(argv, argv + argc);
   try {
-    std::vector<std::string> args = expand_preset(argc, argv);
+    args = expand_preset(argc, argv);
     std::vector<char*> pointers;
     for (auto& arg : args) pointers.push_back(arg.data());
     app.parse(static_cast<int>(pointers.size()), pointers.data());
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "backprop: error: " << backprop::cli::parse_error_message(app, args, e) << "\n";
+    return 2;
   } catch (const backprop::Error& e) {
     std::cerr << "backprop: error: " << e.what() << "\n";
     return 2;
@@ -63,14 +69,20 @@ int main(int argc, char** argv) {
   try {
     for (auto& command : commands)
       if (command.app->parsed()) return command.run();
+  } catch (const backprop::cli::UsageError& e) {
+    std::fflush(stdout);
+    std::cerr << "backprop: error: " << e.what() << "\n";
+    return 2;
   } catch (const backprop::Error& e) {
     std::fflush(stdout);
     std::cerr << "backprop: error: " << e.what() << "\n";
     return 1;
   } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
     std::cerr << "backprop: error: out of memory\n";
     return 1;
   } catch (const std::exception& e) {
+    std::fflush(stdout);
     std::cerr << "backprop: error: " << e.what() << "\n";
     return 1;
   }

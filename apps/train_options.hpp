@@ -12,6 +12,7 @@
 #include "backprop/io/checkpoint.hpp"
 #include "backprop/nn/optimizer.hpp"
 #include "backprop/nn/schedule.hpp"
+#include "backprop/train/trainer.hpp"
 #include "common.hpp"
 
 namespace backprop::cli {
@@ -43,6 +44,25 @@ struct TrainOptions {
   int augment_threads = 1;   // worker threads preparing augmented batches (numbers unchanged)
   int ranks = 1;             // processes training the network (mpirun -np; distributed.hpp)
 };
+
+// --warmup N (steps) or N% (of the run's steps), parsed strictly: "10x" and "200%" are refused.
+struct Warmup {
+  bool percent = false;
+  double value = 0;
+  long long steps(long long total_steps) const;
+};
+Warmup parse_warmup(const std::string& text);  // throws UsageError
+
+// Every number and name in o within its range (UsageError naming the flag otherwise), for a
+// fresh run and a resumed one alike, before any data is loaded or output created.
+void validate_train_options(const TrainOptions& o);
+
+// After a run's first epoch: when its training loss is no lower than chance (ln C for softmax,
+// 0.5 (1 - 1/C) for mse) or its evaluation accuracy below 1.5/C, one warning on stderr with the
+// likely causes. not_learning is the test, warn_if_not_learning prints.
+double chance_loss(HeadKind head, int classes);
+bool not_learning(const EpochMetrics& m, HeadKind head, int classes);
+void warn_if_not_learning(const EpochMetrics& m, const NetworkSpec& spec, double lr);
 
 // The options as JSON (threads: the count actually used), and back; errors name `source`.
 std::string options_to_json(const TrainOptions& o, int threads);

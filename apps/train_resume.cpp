@@ -5,15 +5,48 @@
 #include <nlohmann/json.hpp>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <utility>
 
+#include "backprop/data/fetch.hpp"
 #include "backprop/error.hpp"
+#include "usage.hpp"
 
 namespace backprop::cli {
 
 // ---- The run's configuration, as a checkpoint records it -----------------------------------
 // Everything that decides the numbers of a run, so `--resume FILE` alone continues it. The
-// output paths are recorded too, so a resumed run writes what the original would have.
+// output names are recorded too, relative to the checkpoint's directory when they are in it,
+// so a resumed run writes what the original would have; one elsewhere is recorded as given
+// and a resumed run refuses it unless the flag is given again (resume_options).
+
+namespace {
+
+std::string directory_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+std::string base_name(const std::string& path) { return path.substr(path.find_last_of('/') + 1); }
+
+// The directory's real path, or the path itself when it cannot be resolved.
+std::string real_directory(const std::string& path) {
+  char* real = ::realpath(directory_of(path).c_str(), nullptr);
+  if (!real) return directory_of(path);
+  std::string text = real;
+  std::free(real);
+  return text;
+}
+
+// How a checkpoint records an output: its plain name when it sits beside the checkpoint.
+std::string recorded_output(const std::string& path, const std::string& checkpoint) {
+  if (path.empty() || checkpoint.empty()) return path;
+  return real_directory(path) == real_directory(checkpoint) ? base_name(path) : path;
+}
+
+}  // namespace
 
 std::string options_to_json(const TrainOptions& o, int threads) {
   const auto& n = o.network;
@@ -32,8 +65,8 @@ std::string options_to_json(const TrainOptions& o, int threads) {
                          {"eps", o.optimizer.eps}, {"weight_decay", o.optimizer.weight_decay}}},
           {"schedule", {{"kind", o.schedule.kind}, {"step_epochs", o.schedule.step_epochs},
                         {"gamma", o.schedule.gamma}}},
-          {"warmup", o.warmup}, {"init", o.init_npz}, {"save_npz", o.save_npz}, {"out", o.out},
-          {"metrics", o.metrics}, {"checkpoint_every", o.checkpoint_every},
+          {"warmup", o.warmup}, {"init", o.init_npz}, {"save_npz", recorded_output(o.save_npz, o.checkpoint)},
+          {"out", recorded_output(o.out, o.checkpoint)}, {"metrics", recorded_output(o.metrics, o.checkpoint)}, {"checkpoint_every", o.checkpoint_every},
           {"augment", {{"shift", o.augment.shift}, {"rotate", o.augment.rotate}, {"scale", o.augment.scale},
                        {"shear", o.augment.shear}, {"elastic_alpha", o.augment.elastic_alpha},
                        {"elastic_sigma", o.augment.elastic_sigma}, {"threads", o.augment_threads}}}}
@@ -116,6 +149,29 @@ constexpr const char* kResumeFlags[] = {"--resume",  "--data",       "--no-fetch
 
 }  // namespace
 
+namespace {
+
+// A checkpoint may be a file someone sent you: its output names are used only when they are
+// plain names, resolved beside the checkpoint; anything else needs the flag on the command line.
+std::string stored_output(const std::string& stored, const char* flag, const std::string& checkpoint) {
+  if (stored.empty()) return stored;
+  if (stored.find('/') != std::string::npos || stored == "." || stored == "..")
+    throw UsageError(checkpoint + ": the run wrote " + std::string(flag + 2) + " to " + stored +
+                     "; a resumed run writes only beside its checkpoint or where the command line says: give " +
+                     flag + " FILE");
+  return checkpoint.find('/') == std::string::npos ? stored : directory_of(checkpoint) + "/" + stored;
+}
+
+std::string real_path_or_self(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return path;
+  std::string text = real;
+  std::free(real);
+  return text;
+}
+
+}  // namespace
+
 TrainOptions resume_options(const TrainOptions& given, const CLI::App& sub, const Checkpoint& checkpoint) {
   TrainOptions o = options_from_json(checkpoint.run_config, given.resume);
   for (const CLI::Option* option : sub.get_options()) {
@@ -124,36 +180,56 @@ TrainOptions resume_options(const TrainOptions& given, const CLI::App& sub, cons
     bool allowed = false;
     for (const char* flag : kResumeFlags) allowed = allowed || name == flag;
     if (!allowed)
-      throw Error(name + " cannot be given with --resume: the run continues with the configuration in " + given.resume +
+      throw UsageError(name + " cannot be given with --resume: the run continues with the configuration in " + given.resume +
                   " (only --data, --threads, --augment-threads, --epochs and the output flags may change)");
   }
   const auto given_flag = [&](const char* name) { return sub.get_option(name)->count() > 0; };
-  if (given_flag("--data")) o.data_dir = given.data_dir;
+  // Data: only a directory the user names (or the default); the stored one is never read.
+  if (given_flag("--data")) {
+    o.data_dir = given.data_dir;
+  } else {
+    if (!o.data_dir.empty() &&
+        real_path_or_self(resolve_data_dir(o.data_dir)) != real_path_or_self(resolve_data_dir("")))
+      throw UsageError(given.resume + ": the run read its data from " + o.data_dir +
+                       "; a resumed run reads only data the command line names: add --data DIR");
+    o.data_dir.clear();
+  }
+  o.init_npz.clear();  // the parameters come from the checkpoint; nothing else is read
   o.no_fetch = given.no_fetch;
   o.quiet = given.quiet;
+  // Thread counts from the file within this machine's cap (a count from a bigger machine is
+  // lowered, not refused; validate_train_options refuses out-of-range flags).
+  o.threads = std::clamp(o.threads, 0, max_threads());
+  o.augment_threads = std::clamp(o.augment_threads, 1, max_threads());
   if (given_flag("--threads")) {
     if (given.threads != o.threads)
-      std::fprintf(stderr, "backprop: warning: the run used %d threads; with %d the results may differ in the last bits\n",
-                   o.threads, given.threads);
+      std::fprintf(stderr, "backprop: warning: the run used %s; with %d the results may differ in the last bits\n",
+                   count_text(o.threads, "thread").c_str(), given.threads);
     o.threads = given.threads;
   }
-  if (given_flag("--out")) o.out = given.out;
-  if (given_flag("--save-npz")) o.save_npz = given.save_npz;
-  if (given_flag("--metrics")) o.metrics = given.metrics;
+  o.out = given_flag("--out") ? given.out : stored_output(o.out, "--out", given.resume);
+  o.save_npz = given_flag("--save-npz") ? given.save_npz : stored_output(o.save_npz, "--save-npz", given.resume);
+  o.metrics = given_flag("--metrics") ? given.metrics : stored_output(o.metrics, "--metrics", given.resume);
   if (given_flag("--checkpoint-every")) o.checkpoint_every = given.checkpoint_every;
   if (given_flag("--augment-threads")) o.augment_threads = given.augment_threads;  // same images
   // Checkpoints go back to the file resumed from unless told otherwise.
   o.checkpoint = given_flag("--checkpoint") ? given.checkpoint : given.resume;
   if (given_flag("--epochs") && given.epochs != o.epochs) {
     if (o.schedule.kind == "cosine" || (!o.warmup.empty() && o.warmup.back() == '%'))
-      throw Error("--epochs cannot change when resuming a run whose schedule depends on its length "
+      throw UsageError("--epochs cannot change when resuming a run whose schedule depends on its length "
                   "(--schedule cosine or --warmup N%)");
     if (given.epochs < checkpoint.trainer.epoch)
-      throw Error("--epochs " + std::to_string(given.epochs) + " is fewer than the " +
+      throw UsageError("--epochs " + std::to_string(given.epochs) + " is fewer than the " +
                   std::to_string(checkpoint.trainer.epoch) + " epochs the checkpoint has finished");
     o.epochs = given.epochs;
   }
   o.resume = given.resume;
+  std::printf("resuming %s: writes checkpoints to %s", o.resume.c_str(), o.checkpoint.c_str());
+  for (const auto& [what, path] : {std::pair<const char*, const std::string*>{"the model", &o.out},
+                                   {"the parameters", &o.save_npz}, {"metrics", &o.metrics}})
+    if (!path->empty()) std::printf(", %s to %s", what, path->c_str());
+  std::printf("\n");
+  std::fflush(stdout);
   return o;
 }
 

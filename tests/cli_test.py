@@ -53,7 +53,7 @@ def main():
         (["train", "--epochs", "0", "--quiet", "--data", w("bad-mnist")], "t10k-labels-idx1-ubyte", None),
         (["train", "--init", w("missing.npz")] + quick, "missing.npz", None),
         (["train", "--init", w("not.npz")] + quick, "not.npz", None),
-        (["train", "--hidden", "32", "--init", w("seed.npz")] + quick, "array 'w1' has shape (784, 256), expected (784, 32)", None),
+        (["train", "--hidden", "32", "--init", w("seed.npz")] + quick, "array 'b1' has shape (1, 256), expected (1, 32)", None),  # refused from the header
         (["train", "--save-npz", w("no/such/dir/out.npz")] + quick, "out.npz", w("no/such/dir/out.npz")),
         (["grads", "--init", w("seed.npz"), "--samples", "0", "--out", w("g.npz"), "--data", data],
          "--samples must be positive", w("g.npz")),

@@ -103,7 +103,7 @@ TEST_F(ResumeCli, ResumeRefusesFlagsThatWouldChangeTheRun) {
   CliResult first = run_cli(train("short", {"--epochs", "1", "--train-limit", "800", "--checkpoint", "run.ckpt"}), dir);
   ASSERT_EQ(first.exit_code, 0) << first.err;
   const CliResult changed = run_cli({"train", "--resume", "run.ckpt", "--lr", "0.5"}, dir);
-  EXPECT_EQ(changed.exit_code, 1);
+  EXPECT_EQ(changed.exit_code, 2);  // a usage error
   EXPECT_NE(changed.err.find("--lr cannot be given with --resume"), std::string::npos) << changed.err;
   // --epochs may extend a run whose schedule does not depend on its length.
   const CliResult extended = run_cli({"train", "--resume", "run.ckpt", "--epochs", "2", "--no-fetch"}, dir);

@@ -80,9 +80,12 @@ TEST_F(HostileTest, IdxHeaderOfATrillionPixelsIsRefusedBeforeAllocating) {
     gzclose(f);
     gz = path;
   }
-  for (const std::string& path : {write("liar", liar), gz})
-    EXPECT_EQ(error_of([&] { read_idx_images(path); }),
-              path + ": truncated: header says 1099511627776 bytes of pixels, file has 2");
+  const std::string plain = write("liar", liar);
+  EXPECT_EQ(error_of([&] { read_idx_images(plain); }),
+            plain + ": truncated: header says 1099511627776 bytes of pixels, file has 2");
+  // A gzip stream has no size to compare with: the header's claim is capped before inflating.
+  EXPECT_EQ(error_of([&] { read_idx_images(gz); }),
+            gz + ": header says 1099511627776 bytes of pixels, more than the 1073741824 an IDX file may hold");
 }
 
 TEST_F(HostileTest, NpzMemberClaimingGigabytesIsNotAllocated) {

@@ -16,7 +16,7 @@ bool AugmentConfig::enabled() const {
 void AugmentConfig::validate() const {
   const auto check = [](double value, const char* flag, double below) {
     if (!std::isfinite(value) || value < 0 || value >= below)
-      throw Error(std::string(flag) + " must be in [0, " + std::to_string(below) + "), not " + std::to_string(value));
+      throw Error(std::string(flag) + " must be in [0, " + number_text(below) + "), not " + number_text(value));
   };
   const double unlimited = 1e9;
   check(shift, "--augment-shift", unlimited);
@@ -25,7 +25,7 @@ void AugmentConfig::validate() const {
   check(shear, "--augment-shear", unlimited);
   check(elastic_alpha, "--elastic-alpha", unlimited);
   if (!std::isfinite(elastic_sigma) || elastic_sigma <= 0 || elastic_sigma > 100)
-    throw Error("--elastic-sigma must be in (0, 100], not " + std::to_string(elastic_sigma));
+    throw Error("--elastic-sigma must be in (0, 100], not " + number_text(elastic_sigma));
   if (rows <= 0 || cols <= 0) throw Error("augmentation: images must have positive rows and columns");
 }
 

@@ -59,6 +59,8 @@ class IdxReader {
   IdxReader(const IdxReader&) = delete;
   IdxReader& operator=(const IdxReader&) = delete;
 
+  bool compressed() const { return gz_ != nullptr; }
+
   // The magic number and ndims big-endian u32 dimensions (header_ bytes in all).
   std::vector<std::uint32_t> header(std::uint32_t expected_magic, const char* kind, int ndims) {
     header_bytes_ = 4u * (1 + ndims);
@@ -138,7 +140,7 @@ class IdxReader {
 
 }  // namespace
 
-IdxImages read_idx_images(const std::string& path) {
+IdxImages read_idx_images(const std::string& path, std::size_t expected_pixels) {
   IdxReader reader(path);
   const auto dims = reader.header(kImagesMagic, "images", 3);
   if (dims[0] == 0 || dims[1] == 0 || dims[2] == 0)
@@ -148,6 +150,14 @@ IdxImages read_idx_images(const std::string& path) {
   std::uint64_t bytes = 0;
   if (__builtin_mul_overflow(std::uint64_t(dims[0]) * dims[1], std::uint64_t(dims[2]), &bytes))
     throw file_error(path, "header dimensions overflow 64 bits");
+  // What the header says is checked before a byte of the payload is read or inflated.
+  const std::uint64_t pixels = std::uint64_t(dims[1]) * dims[2];
+  if (expected_pixels != 0 && pixels != expected_pixels)
+    throw file_error(path, "the images have " + std::to_string(pixels) + " pixels (" + std::to_string(dims[1]) +
+                               " x " + std::to_string(dims[2]) + "), expected " + std::to_string(expected_pixels));
+  if (reader.compressed() && bytes > kMaxIdxBytes)  // a plain file's size is checked against the header
+    throw file_error(path, "header says " + std::to_string(bytes) + " bytes of pixels, more than the " +
+                               std::to_string(kMaxIdxBytes) + " an IDX file may hold");
   IdxImages images;
   images.count = dims[0];
   images.rows = dims[1];
@@ -169,8 +179,8 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path, int num_class
 }
 
 Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path,
-                      const std::vector<std::string>* classes) {
-  IdxImages images = read_idx_images(images_path);
+                      const std::vector<std::string>* classes, std::size_t expected_pixels) {
+  IdxImages images = read_idx_images(images_path, expected_pixels);
   const std::vector<std::uint8_t> raw = read_idx_labels(labels_path);
   if (raw.size() != images.count)
     throw file_error(images_path, std::to_string(images.count) + " images but " + labels_path + " has " +
@@ -213,7 +223,7 @@ Dataset load_idx_pair(const std::string& images_path, const std::string& labels_
   return data;
 }
 
-Mnist load_mnist(const std::string& dir) {
+Mnist load_mnist(const std::string& dir, std::size_t expected_pixels) {
   // Plain first (what fetch-mnist installs), then the .gz the original site serves.
   auto find = [&](const std::string& name) {
     for (const std::string& candidate : {dir + "/" + name, dir + "/" + name + ".gz"}) {
@@ -223,8 +233,9 @@ Mnist load_mnist(const std::string& dir) {
     throw file_error(dir, "MNIST file " + name + " not found (run `backprop fetch-mnist --dir " + dir + "`)");
   };
   Mnist mnist;
-  mnist.train = load_idx_pair(find("train-images-idx3-ubyte"), find("train-labels-idx1-ubyte"));
-  mnist.test = load_idx_pair(find("t10k-images-idx3-ubyte"), find("t10k-labels-idx1-ubyte"), &mnist.train.classes);
+  mnist.train = load_idx_pair(find("train-images-idx3-ubyte"), find("train-labels-idx1-ubyte"), nullptr, expected_pixels);
+  mnist.test = load_idx_pair(find("t10k-images-idx3-ubyte"), find("t10k-labels-idx1-ubyte"), &mnist.train.classes,
+                             expected_pixels);
   return mnist;
 }
 

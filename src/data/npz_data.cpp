@@ -3,6 +3,7 @@
 // image shape kept when x is (N, rows, cols); every other dtype becomes float32, checked finite.
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "backprop/data/readers.hpp"
 #include "backprop/error.hpp"
@@ -97,7 +98,14 @@ Dataset to_dataset(const std::string& path, const std::string& x_name, const Npy
 }  // namespace
 
 DataFiles read_npz_dataset(const std::string& path, const ReadOptions& options) {
-  const auto arrays = read_npz_raw(path);
+  // Datasets are as large as their files, with no cap on a stored member; what the header
+  // claims is checked before inflating: a compressed member within kMaxInflatedBytes, and x's
+  // values per example against a model's (or a training set's) feature count.
+  NpzExpect expect;
+  expect.max_values = std::numeric_limits<std::size_t>::max();
+  if (options.features)
+    for (const char* name : {"x", "x_train", "x_test"}) expect.example_values[name] = options.features;
+  const auto arrays = read_npz_raw(path, expect);
   const auto has = [&](const char* name) { return arrays.count(name) > 0; };
   std::string x = "x_train", y = "y_train";
   if (!has("x_train") && has("x")) x = "x", y = "y";

@@ -61,8 +61,12 @@ void parse_csv_inputs(const std::string& path, const std::string& bytes, std::si
         break;
       }
       row.push_back(v);
+      if (row.size() > width + 1) break;  // too wide already: stop before reading the rest
     }
     const std::string where = path + ":" + std::to_string(number);
+    if (numeric && row.size() > width + 1)  // counted, not parsed
+      throw Error(where + ": " + std::to_string(std::count(line.begin(), line.end(), ',') + 1) +
+                  " values, the model takes " + std::to_string(width));
     if (!numeric) {
       if (number == 1) continue;  // a header
       throw Error(where + ": not a number in '" + cell + "'");
@@ -108,7 +112,7 @@ void read_predict_inputs(const std::string& path, std::size_t width, const std::
     const auto pixels = to_mnist_input(image);
     out.push_back({path, -1, std::vector<float>(pixels.begin(), pixels.end())});
   } else if (idx_signature || ends_with(path, ".gz")) {
-    const IdxImages images = read_idx_images(path);
+    const IdxImages images = read_idx_images(path, width);  // the shape checked before inflating
     if (images.rows * images.cols != width)
       throw file_error(path, "shape mismatch: " + std::to_string(images.rows) + "x" + std::to_string(images.cols) +
                                  " images, the model takes " + std::to_string(width) + " inputs");

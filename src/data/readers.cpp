@@ -86,12 +86,10 @@ DataFiles read_idx(const std::string& dir, const std::string* wanted_prefix, con
   if (set.test_images.empty() != set.test_labels.empty())
     throw file_error(dir, "has only one of the test images and test labels of " + prefixes.front() + "(t10k|test)-...");
   DataFiles files;
-  files.train = load_idx_pair(set.train_images, set.train_labels, options.classes);
-  if (options.features && files.train.features != options.features)
-    throw file_error(set.train_images, std::to_string(files.train.features) + " pixels per image, the model takes " +
-                                           std::to_string(options.features));
+  // The pixel counts are checked from each header, before its images are read or inflated.
+  files.train = load_idx_pair(set.train_images, set.train_labels, options.classes, options.features);
   if (!set.test_images.empty()) {
-    files.test = load_idx_pair(set.test_images, set.test_labels, &files.train.classes);
+    files.test = load_idx_pair(set.test_images, set.test_labels, &files.train.classes, files.train.features);
     if (files.test->features != files.train.features)
       throw file_error(set.test_images, std::to_string(files.test->rows) + "x" + std::to_string(files.test->cols) +
                                             " images, the training images are " + std::to_string(files.train.rows) + "x" +

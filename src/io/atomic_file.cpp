@@ -1,6 +1,10 @@
 // AtomicFile: temp file in the final directory + fsync + rename (see atomic_file.hpp).
 // The temp file must live in the same directory because rename() is only atomic
-// within one filesystem. The FILE handed to writers is a glibc fopencookie stream over
+// within one filesystem. An output is a regular file or a new name: a symlink is written
+// through to its target (the temporary file goes beside the target, so the link stays a
+// link), and a device, FIFO, socket or directory is refused before anything is created:
+// renaming over /dev/stdout would replace the link, over a FIFO or a device the special
+// file itself. The FILE handed to writers is a glibc fopencookie stream over
 // the descriptor, so the errno of a failed write is kept for the error message.
 #include "backprop/io/atomic_file.hpp"
 
@@ -9,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -35,6 +40,15 @@ void sync_directory(const std::string& dir) {
   ::close(fd);
 }
 
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
 ssize_t sink_write(void* cookie, const char* data, std::size_t size) {
   auto* sink = static_cast<detail::FdSink*>(cookie);
   std::size_t done = 0;
@@ -59,8 +73,38 @@ int sink_close(void* cookie) {
 
 }  // namespace
 
-AtomicFile::AtomicFile(std::string final_path) : final_path_(std::move(final_path)) {
-  std::string name = final_path_ + ".tmp.XXXXXX";
+std::string resolve_output_path(const std::string& path) {
+  if (path.empty()) throw Error("an output file needs a name");
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0) {  // follows links, /proc's magic ones included
+    if (!S_ISREG(info.st_mode))
+      throw file_error(path, std::string("is ") + kind_of(info.st_mode) + "; outputs are regular files or new names");
+    char* real = ::realpath(path.c_str(), nullptr);
+    if (!real) throw file_error(path, "cannot resolve " + reason(errno));
+    std::string target = real;
+    std::free(real);
+    return target;
+  }
+  if (errno != ENOENT) throw file_error(path, "cannot create " + reason(errno));
+  if (::lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode))
+    throw file_error(path, "is a symbolic link to a missing file; give the target's name instead");
+  return path;  // a new name: its directory is checked by whoever creates it
+}
+
+void check_output_writable(const std::string& path) {
+  const std::string target = resolve_output_path(path);
+  std::string name = target + ".tmp.XXXXXX";
+  std::vector<char> buffer(name.begin(), name.end());
+  buffer.push_back('\0');
+  const int fd = ::mkstemp(buffer.data());
+  if (fd < 0) throw file_error(path, "cannot create " + reason(errno));
+  ::close(fd);
+  ::unlink(buffer.data());
+}
+
+AtomicFile::AtomicFile(std::string final_path)
+    : final_path_(std::move(final_path)), target_path_(resolve_output_path(final_path_)) {
+  std::string name = target_path_ + ".tmp.XXXXXX";
   std::vector<char> buffer(name.begin(), name.end());
   buffer.push_back('\0');
   const int fd = ::mkstemp(buffer.data());
@@ -99,10 +143,10 @@ void AtomicFile::commit() {
   std::FILE* file = std::exchange(file_, nullptr);
   if (std::fclose(file) != 0)
     throw file_error(final_path_, "close failed " + reason(sink_.error ? sink_.error : EIO));
-  if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
+  if (std::rename(temp_path_.c_str(), target_path_.c_str()) != 0)
     throw file_error(final_path_, "cannot rename " + temp_path_ + " into place " + reason(errno));
   committed_ = true;
-  sync_directory(directory_of(final_path_));
+  sync_directory(directory_of(target_path_));
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {

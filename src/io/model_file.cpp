@@ -18,14 +18,13 @@
 
 #include "backprop/io/atomic_file.hpp"
 #include "backprop/error.hpp"
+#include "backprop/nn/limits.hpp"
 #include "io/model_container.hpp"
 
 namespace backprop {
 
 namespace {
 
-constexpr std::uint32_t kMaxLayers = 1024;
-constexpr std::uint32_t kMaxWidth = 1u << 24;
 constexpr const char* kKnownTags[] = {"ARCH", "PARM", "DATA", "TRNR", "OPTM", "BEST", "HIST", "CONF"};
 constexpr ScaleKind kScaleIds[] = {ScaleKind::none, ScaleKind::unit, ScaleKind::standard};
 constexpr std::uint32_t kMaxClassName = 1u << 16;
@@ -308,11 +307,11 @@ ModelFile parse_model(const Container& c) {
   if (head >= std::size(kHeadIds)) arch.fail("unknown head id " + std::to_string(head));
   model.spec.head = kHeadIds[head];
   const std::uint32_t count = arch.u32("layer count");
-  if (count < 2 || count > kMaxLayers) arch.fail("bad layer count " + std::to_string(count));
+  if (count < 2 || count > std::uint32_t(kMaxLayers)) arch.fail("bad layer count " + std::to_string(count));
   model.spec.sizes.clear();
   for (std::uint32_t i = 0; i < count; ++i) {
     const std::uint32_t s = arch.u32("layer sizes");
-    if (s == 0 || s > kMaxWidth) arch.fail("bad layer size " + std::to_string(s));
+    if (s == 0 || s > std::uint32_t(kMaxWidth)) arch.fail("bad layer size " + std::to_string(s));
     model.spec.sizes.push_back(static_cast<int>(s));
   }
   model.spec.activations.clear();

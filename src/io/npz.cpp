@@ -149,7 +149,8 @@ std::pair<char, std::size_t> parse_dtype(const std::string& descr) {
 }
 
 // Reads one member with the size checked against its header before allocating.
-NpyRaw read_member_raw(zip_t* zip, zip_uint64_t index) {
+NpyRaw read_member_raw(zip_t* zip, zip_uint64_t index, const std::string& path, const std::string& name,
+                       const NpzExpect& expect) {
   zip_stat_t stat;
   zip_stat_init(&stat);
   if (zip_stat_index(zip, index, 0, &stat) != 0) throw std::runtime_error(zip_strerror(zip));
@@ -184,6 +185,24 @@ NpyRaw read_member_raw(zip_t* zip, zip_uint64_t index) {
   for (std::size_t d : array.shape)
     if (__builtin_mul_overflow(count, d, &count)) throw std::runtime_error("shape overflows");
   if (__builtin_mul_overflow(count, array.item, &data_bytes)) throw std::runtime_error("shape overflows");
+  // The header's shape against what the reader expects, before a byte of data is inflated.
+  const auto wanted = expect.shapes.find(name);
+  if (wanted != expect.shapes.end() && wanted->second != array.shape)
+    throw file_error(path, "array '" + name + "' has shape " + shape_text(array.shape) + ", expected " +
+                               shape_text(wanted->second) + " for this network");
+  const auto per_example = expect.example_values.find(name);
+  if (per_example != expect.example_values.end() && !array.shape.empty() && array.shape[0] > 0 &&
+      count / array.shape[0] != per_example->second)
+    throw file_error(path, "array '" + name + "' has shape " + shape_text(array.shape) + ": " +
+                               std::to_string(count / array.shape[0]) + " values per example, expected " +
+                               std::to_string(per_example->second));
+  if (count > expect.max_values)
+    throw std::runtime_error("shape " + shape_text(array.shape) + " holds " + std::to_string(count) +
+                             " values, more than the " + std::to_string(expect.max_values) + " an array may have");
+  if (stat.valid & ZIP_STAT_COMP_METHOD && stat.comp_method != ZIP_CM_STORE && data_bytes > expect.max_inflated_bytes)
+    throw std::runtime_error("shape " + shape_text(array.shape) + " needs " + std::to_string(data_bytes) +
+                             " bytes, more than the " + std::to_string(expect.max_inflated_bytes) +
+                             " a compressed member may inflate to");
   const std::size_t expected = 8 + length_bytes + header_length + data_bytes;
   if ((stat.valid & ZIP_STAT_SIZE) && stat.size != expected)
     throw std::runtime_error("shape " + shape_text(array.shape) + " needs " + std::to_string(expected) +
@@ -203,8 +222,9 @@ NpyRaw read_member_raw(zip_t* zip, zip_uint64_t index) {
 }
 
 // The parameter files' members: float32 or float64 only, widened to double.
-NpyArray read_member(zip_t* zip, zip_uint64_t index) {
-  NpyRaw raw = read_member_raw(zip, index);
+NpyArray read_member(zip_t* zip, zip_uint64_t index, const std::string& path, const std::string& name,
+                     const NpzExpect& expect) {
+  NpyRaw raw = read_member_raw(zip, index, path, name, expect);
   if (raw.kind != 'f') throw std::runtime_error("unsupported dtype '" + raw.descr + "' (only <f4 and <f8)");
   NpyArray array;
   array.shape = raw.shape;
@@ -223,9 +243,10 @@ NpyArray read_member(zip_t* zip, zip_uint64_t index) {
   return array;
 }
 
-// Every member of the archive at path, read by read(zip, index); errors name file and member.
+// Every member of the archive at path, read by read(zip, index, path, name, expect); errors
+// name the file and the member.
 template <typename Array, typename Read>
-std::map<std::string, Array> read_members(const std::string& path, Read read) {
+std::map<std::string, Array> read_members(const std::string& path, const NpzExpect& expect, Read read) {
   // libzip's "Can't open file" hides the reason; open() first gives errno's words.
   const int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) throw file_error(path, std::string("cannot open (") + std::strerror(errno) + ")");
@@ -247,7 +268,10 @@ std::map<std::string, Array> read_members(const std::string& path, Read read) {
     if (member.size() < 5 || member.compare(member.size() - 4, 4, ".npy") != 0)
       throw file_error(path, "member " + member + " is not a .npy array");
     try {
-      arrays[member.substr(0, member.size() - 4)] = read(zip.get(), zip_uint64_t(i));
+      const std::string name = member.substr(0, member.size() - 4);
+      arrays[name] = read(zip.get(), zip_uint64_t(i), path, name, expect);
+    } catch (const Error&) {
+      throw;  // already says the file and the array
     } catch (const std::runtime_error& e) {
       throw file_error(path, "member " + member + ": " + e.what());
     }
@@ -269,10 +293,12 @@ std::size_t NpyRaw::size() const {
   return n;
 }
 
-Npz read_npz(const std::string& path) { return read_members<NpyArray>(path, read_member); }
+Npz read_npz(const std::string& path, const NpzExpect& expect) {
+  return read_members<NpyArray>(path, expect, read_member);
+}
 
-std::map<std::string, NpyRaw> read_npz_raw(const std::string& path) {
-  return read_members<NpyRaw>(path, read_member_raw);
+std::map<std::string, NpyRaw> read_npz_raw(const std::string& path, const NpzExpect& expect) {
+  return read_members<NpyRaw>(path, expect, read_member_raw);
 }
 
 void write_npz(const std::string& path, const Npz& arrays) {

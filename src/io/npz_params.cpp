@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "backprop/error.hpp"
+#include "backprop/nn/limits.hpp"
 
 namespace backprop {
 
@@ -46,6 +47,14 @@ Npz grads_to_npz(const Network<T>& network, double loss) {
 }
 
 template <typename T>
+NpzExpect expected_shapes(const Network<T>& network) {
+  NpzExpect expect;
+  for (const auto& p : network.params())
+    expect.shapes[p.name()] = {static_cast<std::size_t>(p.value->cols()), static_cast<std::size_t>(p.value->rows())};
+  return expect;
+}
+
+template <typename T>
 void npz_to_params(const Npz& arrays, const std::string& source, Network<T>& network) {
   for (const auto& p : network.params()) {
     const std::string name = p.name();
@@ -68,6 +77,13 @@ std::vector<int> layer_sizes_from_npz(const Npz& arrays, const std::string& sour
     if (found == arrays.end()) break;
     const auto& shape = found->second.shape;
     if (shape.size() != 2) throw file_error(source, "array 'w" + std::to_string(l) + "' is not 2-D");
+    if (l >= kMaxLayers)
+      throw file_error(source, "more than " + std::to_string(kMaxLayers - 1) + " layers (w1 ... w" +
+                                   std::to_string(kMaxLayers - 1) + "): a model file cannot hold them");
+    for (std::size_t d : shape)
+      if (d == 0 || d > kMaxWidth)
+        throw file_error(source, "array 'w" + std::to_string(l) + "' has a dimension of " + std::to_string(d) +
+                                     " (layer widths are 1 to " + std::to_string(kMaxWidth) + ")");
     if (sizes.empty()) sizes.push_back(static_cast<int>(shape[0]));
     if (static_cast<int>(shape[0]) != sizes.back())
       throw file_error(source, "array 'w" + std::to_string(l) + "' has " + std::to_string(shape[0]) +
@@ -83,6 +99,8 @@ template Npz params_to_npz<float>(const Network<float>&);
 template Npz params_to_npz<double>(const Network<double>&);
 template Npz grads_to_npz<float>(const Network<float>&, double);
 template Npz grads_to_npz<double>(const Network<double>&, double);
+template NpzExpect expected_shapes<float>(const Network<float>&);
+template NpzExpect expected_shapes<double>(const Network<double>&);
 template void npz_to_params<float>(const Npz&, const std::string&, Network<float>&);
 template void npz_to_params<double>(const Npz&, const std::string&, Network<double>&);
 

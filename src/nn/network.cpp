@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "backprop/error.hpp"
+#include "backprop/nn/limits.hpp"
 
 namespace backprop {
 
@@ -48,19 +49,23 @@ void NetworkSpec::validate(int inputs, int classes) {
   if (sizes.back() != classes)
     throw Error("--layers: the last size must be the number of classes " +
                 std::to_string(classes) + ", got " + std::to_string(sizes.back()));
+  if (sizes.size() > std::size_t(kMaxLayers))
+    throw Error("--layers: at most " + std::to_string(kMaxLayers) + " sizes, got " + std::to_string(sizes.size()));
   for (int s : sizes)
-    if (s <= 0) throw Error("--layers: every size must be positive, got " + std::to_string(s));
+    if (s <= 0 || s > kMaxWidth)
+      throw Error("--layers: every size must be positive and at most " + std::to_string(kMaxWidth) + ", got " +
+                  std::to_string(s));
   const std::size_t hidden = sizes.size() - 2;
   if (activations.size() == 1 && hidden > 1) activations.assign(hidden, activations[0]);
   if (hidden == 0) activations.clear();
   if (activations.size() != hidden)
-    throw Error("--activation: " + std::to_string(activations.size()) +
-                " activations given for " + std::to_string(hidden) + " hidden layers");
+    throw Error("--activation: " + count_text(static_cast<long long>(activations.size()), "activation") +
+                " given for " + count_text(static_cast<long long>(hidden), "hidden layer"));
   if (dropout.size() == 1 && hidden > 1) dropout.assign(hidden, dropout[0]);
   if (hidden == 0) dropout.clear();
   if (!dropout.empty() && dropout.size() != hidden)
-    throw Error("--dropout: " + std::to_string(dropout.size()) + " rates given for " +
-                std::to_string(hidden) + " hidden layers");
+    throw Error("--dropout: " + count_text(static_cast<long long>(dropout.size()), "rate") + " given for " +
+                count_text(static_cast<long long>(hidden), "hidden layer"));
   for (double rate : dropout)
     if (!(rate >= 0 && rate < 1)) throw Error("--dropout: rate must be in [0, 1)");
 }

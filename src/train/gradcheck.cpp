@@ -26,7 +26,8 @@ std::vector<GradCheckRow> gradient_check(Network<double>& network, const Matrix<
     GradCheckRow row;
     row.name = p.name();
     const long long size = p.value->size();
-    const long long stride = max_entries > 0 ? std::max(1LL, size / max_entries) : 1;
+    // Every stride-th entry, at most max_entries of them (ceil, so 10 of 21 is 10, not 11).
+    const long long stride = max_entries > 0 ? std::max(1LL, (size + max_entries - 1) / max_entries) : 1;
     for (long long i = 0; i < size; i += stride) {
       double& w = p.value->data()[i];
       const double saved = w;

@@ -20,9 +20,16 @@ struct IdxImages {
   std::vector<std::uint8_t> pixels;  // count * rows * cols, image after image, row-major
 };
 
-// Reads an idx3-ubyte file. Checks the magic number, that no dimension is zero, and
-// that the data size equals count * rows * cols exactly (before allocating it).
-IdxImages read_idx_images(const std::string& path);
+// The most pixel bytes a gzipped IDX images file may inflate to (MNIST's training set has 47 MB,
+// EMNIST's largest 547 MB): a header claiming more is refused before anything is inflated. (A
+// plain file's header is compared with the file's size instead.)
+constexpr std::uint64_t kMaxIdxBytes = std::uint64_t(1) << 30;
+
+// Reads an idx3-ubyte file. Checks the magic number, that no dimension is zero, that the
+// header's size is at most kMaxIdxBytes (gzip) and, when expected_pixels > 0, that rows * cols is
+// that, all before reading the payload; then that the data size equals count * rows * cols
+// exactly (before allocating it).
+IdxImages read_idx_images(const std::string& path, std::size_t expected_pixels = 0);
 
 // Reads an idx1-ubyte file. Checks the magic number, the size, and that every label
 // is below num_classes (any byte by default).
@@ -30,16 +37,17 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path, int num_class
 
 // Reads an images file and a labels file and checks that their counts agree. The classes
 // are the distinct label values, sorted; given `classes` (a training set's), the labels are
-// looked up in them instead, and a value not among them is an error.
+// looked up in them instead, and a value not among them is an error. expected_pixels as for
+// read_idx_images.
 Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path,
-                      const std::vector<std::string>* classes = nullptr);
+                      const std::vector<std::string>* classes = nullptr, std::size_t expected_pixels = 0);
 
 struct Mnist {
   Dataset train, test;
 };
 
 // Loads the four MNIST files from dir, each either plain (train-images-idx3-ubyte)
-// or gzipped (train-images-idx3-ubyte.gz).
-Mnist load_mnist(const std::string& dir);
+// or gzipped (train-images-idx3-ubyte.gz); expected_pixels as for read_idx_images.
+Mnist load_mnist(const std::string& dir, std::size_t expected_pixels = 0);
 
 }  // namespace backprop

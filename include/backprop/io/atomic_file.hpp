@@ -3,6 +3,8 @@
 // directory, which commit() flushes, syncs and renames over the final path. If
 // commit() is never reached (an exception, a failed write), the destructor deletes the
 // temporary file, so nothing is left behind. Used for model files, .npz, metrics.
+// Outputs are regular files or new names: a symlink is written through to its target
+// (atomically, beside the target); a device, FIFO, socket or directory is refused.
 //
 // Not thread-safe per object; distinct objects may be used from distinct threads.
 #pragma once
@@ -22,9 +24,18 @@ struct FdSink {
 };
 }  // namespace detail
 
+// The file an output named `path` really is: the target of a symlink, the path itself when
+// it is a new name. Throws file_error(path, "is a character device; ...") for anything that
+// exists and is not a regular file, and for a symlink to a missing file.
+std::string resolve_output_path(const std::string& path);
+
+// Throws the error AtomicFile(path) would (the checks above, then "cannot create (reason)"
+// from creating a probe file beside it, removed at once), before any work that produces it.
+void check_output_writable(const std::string& path);
+
 class AtomicFile {
  public:
-  // Creates "<final_path>.tmp.XXXXXX". Throws file_error(final_path, "cannot create
+  // Creates "<target>.tmp.XXXXXX" beside resolve_output_path(final_path). Throws file_error(final_path, "cannot create
   // (reason)") when the directory is missing or not writable.
   explicit AtomicFile(std::string final_path);
   ~AtomicFile();
@@ -45,7 +56,7 @@ class AtomicFile {
   void commit();
 
  private:
-  std::string final_path_, temp_path_;
+  std::string final_path_, target_path_, temp_path_;
   detail::FdSink sink_;
   std::FILE* file_ = nullptr;
   bool committed_ = false;

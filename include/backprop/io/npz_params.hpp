@@ -26,7 +26,13 @@ Npz grads_to_npz(const Network<T>& network, double loss);
 template <typename T>
 void npz_to_params(const Npz& arrays, const std::string& source, Network<T>& network);
 
-// The layer sizes an .npz of parameters implies: n_0 from w1, then n_l from each wl.
+// The shapes npz_to_params expects for network, to give read_npz so that a wrong shape is
+// refused from the .npy header, before its data is inflated.
+template <typename T>
+NpzExpect expected_shapes(const Network<T>& network);
+
+// The layer sizes an .npz of parameters implies: n_0 from w1, then n_l from each wl, within
+// the limits every network and model file keeps (kMaxLayers sizes, widths up to kMaxWidth).
 std::vector<int> layer_sizes_from_npz(const Npz& arrays, const std::string& source);
 
 }  // namespace backprop

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Issue 18 through the command line: nothing a user or a file says can clobber, exhaust or
+mislead. One check per finding; each would fail on the code before the fix.
+
+  hardening_test.py BACKPROP_BINARY DATA_DIR WORK_DIR [TRAIN_MLP_EXAMPLE]
+
+1  outputs: a symlink is written through (the link stays), /dev/stdout (a pipe), a FIFO, a
+   character device and a directory are refused and left as they were; "-" is refused.
+2  an unwritable output is found before any data is loaded (read-only tmpfs, as root).
+3  thread counts above the cap (4 x cores) are usage errors, with the cap in --help.
+7  flags checked before loading anything, numbers as people write them, flags a command lists.
+8  one error style: one line "backprop: error: ...", exit 2 for usage, suggestions for typos.
+9  a network that stays at chance after the first epoch gets one warning with the causes.
+12 small ones: examples report errors like the CLI; --data naming a file or a folder with 2 of
+   the 4 files says so; "1 thread".
+"""
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+
+failures = []
+
+
+def check(condition, what):
+    print(("ok   " if condition else "FAIL ") + what)
+    if not condition:
+        failures.append(what)
+
+
+def main():
+    backprop, data, work = sys.argv[1:4]
+    example = sys.argv[4] if len(sys.argv) > 4 else None
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    w = lambda name: os.path.join(work, name)
+
+    def run(args, **kw):
+        return subprocess.run([backprop] + args, capture_output=True, text=True, timeout=300, cwd=work, **kw)
+
+    def one_line_error(res, code, part, what):
+        lines = res.stderr.strip().splitlines()
+        check(res.returncode == code and len(lines) == 1 and lines[0].startswith("backprop: error: ")
+              and part in lines[0], f"{what}: exit {res.returncode} (want {code}), stderr {res.stderr.strip()!r}")
+
+    small = ["--hidden", "16", "--train-limit", "500", "--quiet", "--no-fetch", "--data", data, "--threads", "1"]
+    res = run(["train", "--epochs", "1", "--out", w("m.model"), "--save-npz", w("p.npz")] + small)
+    check(res.returncode == 0, f"a small model trains: {res.stderr.strip()}")
+    base = ["export", "--model", w("m.model")]
+
+    # 1. Outputs are regular files or new names.
+    os.makedirs(w("elsewhere"))
+    with open(w("elsewhere/target.npz"), "w") as f:
+        f.write("old")
+    os.symlink(w("elsewhere/target.npz"), w("link.npz"))
+    res = run(base + ["--npz", w("link.npz")])
+    check(res.returncode == 0 and os.path.islink(w("link.npz")) and os.path.getsize(w("elsewhere/target.npz")) > 100,
+          "a symlinked output is written through to its target and stays a link")
+    check(sorted(os.listdir(w("elsewhere"))) == ["target.npz"], "no temporary file left beside the target")
+    # The system's own /dev/stdout and /dev/null are never named here: a binary without the fix
+    # would replace them. A link like /dev/stdout's and a device like /dev/null stand in.
+    os.symlink("/proc/self/fd/1", w("stdout"))
+    res = subprocess.run([backprop] + base + ["--npz", w("stdout")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=work)
+    one_line_error(res, 1, "stdout: is a FIFO", "a link to standard output (a pipe here, as /dev/stdout) is refused")
+    check(os.path.islink(w("stdout")), "the link is still a link")
+    os.mkfifo(w("fifo"))
+    one_line_error(run(base + ["--npz", w("fifo")]), 1, "fifo: is a FIFO", "a FIFO is refused")
+    check(stat.S_ISFIFO(os.lstat(w("fifo")).st_mode), "the FIFO is still a FIFO")
+    try:
+        os.mknod(w("null"), stat.S_IFCHR | 0o666, os.makedev(1, 3))  # /dev/null's numbers
+        one_line_error(run(base + ["--onnx", w("null")]), 1, "null: is a character device", "a device is refused")
+        check(stat.S_ISCHR(os.lstat(w("null")).st_mode), "the device is still a device")
+    except PermissionError:
+        check(not os.environ.get("BACKPROP_NO_SKIP"), "mknod needs root (CI runs as root)")
+    one_line_error(run(base + ["--npz", w("elsewhere")]), 1, "is a directory", "a directory is refused")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(w("sock"))
+    one_line_error(run(base + ["--npz", w("sock")]), 1, "is a socket", "a socket is refused")
+    sock.close()
+    os.symlink(w("nowhere/x.npz"), w("dangling.npz"))
+    one_line_error(run(base + ["--npz", w("dangling.npz")]), 1, "symbolic link to a missing file",
+                   "a dangling symlink is refused")
+    one_line_error(run(["import", "--npz", w("p.npz"), "--out", "-"]), 2, "'-' (standard output)",
+                   "'-' is not a file name where no command documents it")
+    check(not os.path.exists(w("-")), "no file named '-'")
+
+    # 2. An unwritable output is found before any data is loaded.
+    locked = w("ro")
+    os.makedirs(locked)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,ro", "tmpfs", locked], capture_output=True).returncode == 0:
+        try:
+            for flag in ("--out", "--metrics", "--checkpoint", "--save-npz"):
+                res = run(["train", "--epochs", "2", flag, os.path.join(locked, "x")] + small)
+                one_line_error(res, 1, "cannot create (Read-only file system)", f"train {flag} on a read-only mount")
+                check("data " not in res.stdout and "Epoch" not in res.stdout,
+                      f"{flag}: refused before loading data or training (stdout {res.stdout.strip()[:80]!r})")
+            one_line_error(run(["eval", "--model", w("m.model"), "--misclassified", os.path.join(locked, "x.png"),
+                                "--data", data]), 1, "Read-only file system", "eval --misclassified on a read-only mount")
+        finally:
+            subprocess.run(["umount", locked], capture_output=True)
+    elif os.environ.get("BACKPROP_NO_SKIP"):
+        check(False, "cannot mount a read-only tmpfs (CI runs as root)")
+    else:
+        print("skip read-only outputs: cannot mount a tmpfs (not root)")
+
+    # 3. Thread counts have a cap.
+    cap = 4 * os.cpu_count()
+    for args in (["train"] + small + ["--threads", "100000"], ["train", "--augment-threads", "300", "--augment-shift", "1"] + small,
+                 ["eval", "--model", w("m.model"), "--threads", "100000", "--data", data],
+                 ["predict", "--model", w("m.model"), "--threads", "-1", w("p.npz")]):
+        one_line_error(run(args), 2, f"and {cap} (4 x the", f"{args[0]} {' '.join(args[1:3])} is refused")
+    check(f"at most {cap}" in run(["train", "--help"]).stdout, "train --help states the thread cap")
+    res = run(["train", "--epochs", "1", "--threads", str(cap)] + small[:-2])
+    check(res.returncode == 0, f"--threads {cap} (the cap) still runs")
+
+    # 7. Flags before data, numbers as written, only flags a command uses.
+    nodata = ["--quiet", "--no-fetch", "--data", w("no-data-here")]  # the flag error must come first
+    cases = [
+        (["train", "--augment-scale", "1.5"], "--augment-scale must be in [0, 1), not 1.5"),
+        (["train", "--warmup", "200%"], "'200%' is not below 100%"),
+        (["train", "--warmup", "10x"], "'10x' is not a step count"),
+        (["train", "--train-limit", "0"], "--train-limit: must be a whole number of at least 1"),
+        (["train", "--seed", "-1"], "--seed: must be a whole number from 0 to 18446744073709551615, not -1"),
+        (["train", "--seed", "18446744073709551616"], "not 18446744073709551616"),
+        (["train", "--epochs", "0", "--out", w("untrained.model")], "--epochs 0 trains nothing"),
+        (["train", "--batch", "0"], "--batch must be between 1 and"),
+        (["train", "--clip-norm", "-1"], "--clip-norm must be a number of at least 0, not -1"),
+        (["train", "--lr", "abc"], "--lr: 'abc' is not a valid value"),
+        (["eval", "--model", w("m.model"), "--misclassified", w("mis.txt")], "give a name ending in .png"),
+        (["import", "--npz", w("p.npz"), "--out", w("i.model"), "--dropout", "0.5"], "unknown flag --dropout"),
+        (["import", "--npz", w("p.npz"), "--out", w("i.model"), "--init-scheme", "seed"], "unknown flag --init-scheme"),
+        (["gradcheck", "--dtype", "f32"], "unknown flag --dtype"),
+    ]
+    for args, part in cases:
+        one_line_error(run(args + (nodata if args[0] == "train" else [])), 2, part, " ".join(args[:3]))
+    check(not os.path.exists(w("untrained.model")), "--epochs 0 wrote no model")
+    help_import = run(["import", "--help"]).stdout
+    check("--dropout" not in help_import and "--init-scheme" not in help_import, "import --help lists only its flags")
+    check("--dtype" not in run(["gradcheck", "--help"]).stdout, "gradcheck --help has no --dtype (always float64)")
+    res = run(["gradcheck", "--layers", "4,3,2", "--max-entries", "10", "--random"])
+    entries = [int(line.split()[1]) for line in res.stdout.splitlines() if line.startswith("  w1 ")]
+    check(res.returncode == 0 and entries and entries[0] <= 10, f"gradcheck --max-entries 10 checks at most 10: {entries}")
+
+    # 8. One error style: one line, exit 2 for usage errors, suggestions.
+    one_line_error(run(["trian"]), 2, "unknown command 'trian' (did you mean 'train'?)", "a mistyped command")
+    one_line_error(run(["train", "--epoch", "1"]), 2, "unknown flag --epoch (did you mean --epochs?)", "a mistyped flag")
+    one_line_error(run(["eval"]), 2, "--model is required", "a missing required flag")
+    one_line_error(run([]), 2, "give a command", "no command")
+    one_line_error(run(["eval", "--model", w("missing.model")]), 1, "missing.model: cannot open", "a failure exits 1")
+    check("Exit status" in run(["--help"]).stdout, "--help documents the exit statuses")
+
+    # 9. Silent failure to learn: one warning after the first epoch.
+    deep = ["--layers", "784,32,32,32,32,32,32,32,32,10", "--activation", "sigmoid", "--epochs", "2"]
+    res = run(["train"] + deep + small[2:])
+    warnings = [l for l in res.stderr.splitlines() if "not learning" in l]
+    check(res.returncode == 0 and len(warnings) == 1 and "sigmoid" in warnings[0] and "--lr" in warnings[0],
+          f"a 9-layer sigmoid network at chance gets one warning: {warnings}")
+    res = run(["train", "--head", "mse", "--epochs", "1"] + small)
+    check(sum("not learning" in l for l in res.stderr.splitlines()) == 1, "--head mse at lr 0.5 gets the warning")
+    res = run(["train", "--preset", "seed", "--epochs", "1"] + small)
+    check(res.returncode == 0 and "warning" not in res.stderr, f"a learning run gets none: {res.stderr.strip()}")
+    check(", 1 thread," in res.stdout, f"'1 thread', not '1 threads': {res.stdout.splitlines()[:1]}")
+
+    # 12. Small ones.
+    with open(w("train.csv"), "w") as f:
+        f.write("label,p0\n1,0\n")
+    one_line_error(run(["train", "--data", w("train.csv"), "--quiet"]), 2, "train.csv: is a file", "--data naming a file")
+    os.makedirs(w("half"))
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        os.symlink(os.path.join(data, name), w("half/" + name))
+    one_line_error(run(["train", "--no-fetch", "--quiet", "--data", w("half")]), 1,
+                   "no t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte", "a folder with 2 of the 4 files names the others")
+    if example:
+        res = subprocess.run([example, w("nowhere")], capture_output=True, text=True, timeout=60)
+        lines = res.stderr.strip().splitlines()
+        check(res.returncode == 1 and len(lines) == 1 and "train_mlp: error:" in lines[0],
+              f"the example without data: exit {res.returncode}, {res.stderr.strip()!r}")
+
+    print(f"{len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
