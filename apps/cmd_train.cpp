@@ -14,6 +14,7 @@
 #include "backprop/io/checkpoint.hpp"
 #include "backprop/train/class_report.hpp"
 #include "backprop/error.hpp"
+#include "backprop/message_text.hpp"
 #include "backprop/data/fetch.hpp"
 #include "backprop/data/readers.hpp"
 #include "backprop/io/model_file.hpp"

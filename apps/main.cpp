@@ -1,7 +1,10 @@
 // backprop: train, check and use fully connected networks whose gradients are derived by
 // hand. Each subcommand lives in its own cmd_*.cpp and registers itself here.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "backprop/error.hpp"
@@ -42,10 +45,22 @@ std::vector<std::string> expand_preset(int argc, char** argv) {
   return args;
 }
 
+// OpenMP's threads spin at every barrier by default (libgomp: 300,000 rounds), which on a busy
+// machine fights the other processes for the cores: an epoch of the seed took 25 times longer
+// at 2 threads than at 1 (bench/busy_machine.sh). A passive wait costs nothing measurable here,
+// so it is the default unless the user chose a policy. libgomp reads the variable when the
+// program loads, hence the exec of the same binary with it set (once: it is set then).
+void prefer_passive_openmp_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  if (::setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  ::execv("/proc/self/exe", argv);  // returns only on failure: go on with the default policy
+}
+
 }  // namespace
 
 // Exit status: 0 done, 2 a usage error (the command line), 1 a failure (usage.hpp).
 int main(int argc, char** argv) {
+  prefer_passive_openmp_wait(argv);
   CLI::App app{"backprop: fully connected networks trained by hand-derived backpropagation"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "backprop 0.1.0");

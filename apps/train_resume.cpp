@@ -6,12 +6,16 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
 
 #include "backprop/data/fetch.hpp"
 #include "backprop/error.hpp"
+#include "backprop/message_text.hpp"
 #include "usage.hpp"
 
 namespace backprop::cli {
@@ -75,64 +79,90 @@ std::string options_to_json(const TrainOptions& o, int threads) {
 
 TrainOptions options_from_json(const std::string& text, const std::string& source) {
   TrainOptions o;
+  // Numbers as exactly the type they go into: nlohmann's get_to would cast 1e300 to an int
+  // (undefined) and wrap 4294967297 to 1, past every range check.
+  const auto get = [&](const nlohmann::json& j, const char* key, auto& out) {
+    using T = std::decay_t<decltype(out)>;
+    const nlohmann::json& value = j.at(key);
+    if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string>) {
+      value.get_to(out);
+    } else if constexpr (std::is_integral_v<T>) {
+      const bool fits = value.is_number_unsigned()
+          ? value.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+          : value.is_number_integer() && value.get<std::int64_t>() >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                (std::is_unsigned_v<T> || value.get<std::int64_t>() <= static_cast<std::int64_t>(std::numeric_limits<T>::max()));
+      if (!fits) throw Error(source + ": the run configuration's \"" + key + "\" is " + value.dump() +
+                             ", not a whole number in range");
+      out = value.is_number_unsigned() ? static_cast<T>(value.get<std::uint64_t>()) : static_cast<T>(value.get<std::int64_t>());
+    } else {
+      if (!value.is_number()) throw Error(source + ": the run configuration's \"" + key + "\" is not a number");
+      out = value.get<double>();
+    }
+  };
   try {
     const auto j = nlohmann::json::parse(text);
     if (j.at("command") != "train") throw Error(source + ": not a checkpoint of `backprop train`");
     const auto& n = j.at("network");
-    n.at("layers").get_to(o.network.layers);
-    const auto& hidden = n.at("hidden");  // an int before --hidden took a list
-    o.network.hidden = hidden.is_number() ? (hidden.get<int>() > 0 ? std::to_string(hidden.get<int>()) : "") : hidden.get<std::string>();
-    n.at("activation").get_to(o.network.activation);
-    n.at("head").get_to(o.network.head);
-    n.at("dropout").get_to(o.network.dropout);
-    n.at("init_scheme").get_to(o.network.init_scheme);
-    n.at("dtype").get_to(o.network.dtype);
-    j.at("preset").get_to(o.preset);
-    j.at("data").get_to(o.data_dir);
-    o.test_path = j.value("test", std::string());  // absent before datasets other than MNIST
-    o.label = j.value("label", std::string());
-    o.task = j.value("task", std::string("classification"));
-    o.test_split = j.value("test_split", 0.2);
-    o.scale = j.value("scale", std::string("auto"));
-    j.at("epochs").get_to(o.epochs);
-    j.at("batch").get_to(o.batch);
-    j.at("threads").get_to(o.threads);
-    o.ranks = j.value("ranks", 1);  // absent before data-parallel training existed
-    j.at("val_split").get_to(o.val_split);
-    j.at("early_stop").get_to(o.early_stop);
-    j.at("train_limit").get_to(o.train_limit);
-    j.at("lr").get_to(o.lr);
-    j.at("clip_norm").get_to(o.clip_norm);
-    j.at("seed").get_to(o.seed);
-    j.at("no_shuffle").get_to(o.no_shuffle);
+    get(n, "layers", o.network.layers);
+    if (n.contains("hidden") && n.at("hidden").is_number()) {  // an int before --hidden took a list
+      int hidden = 0;
+      get(n, "hidden", hidden);
+      o.network.hidden = hidden > 0 ? std::to_string(hidden) : "";
+    } else {
+      get(n, "hidden", o.network.hidden);
+    }
+    get(n, "activation", o.network.activation);
+    get(n, "head", o.network.head);
+    get(n, "dropout", o.network.dropout);
+    get(n, "init_scheme", o.network.init_scheme);
+    get(n, "dtype", o.network.dtype);
+    get(j, "preset", o.preset);
+    get(j, "data", o.data_dir);
+    // Absent before datasets other than MNIST: the defaults then.
+    for (auto [key, out] : {std::pair<const char*, std::string*>{"test", &o.test_path}, {"label", &o.label},
+                            {"task", &o.task}, {"scale", &o.scale}})
+      if (j.contains(key)) get(j, key, *out);
+    if (j.contains("test_split")) get(j, "test_split", o.test_split);
+    get(j, "epochs", o.epochs);
+    get(j, "batch", o.batch);
+    get(j, "threads", o.threads);
+    if (j.contains("ranks")) get(j, "ranks", o.ranks);  // absent before data-parallel training existed
+    else o.ranks = 1;
+    get(j, "val_split", o.val_split);
+    get(j, "early_stop", o.early_stop);
+    get(j, "train_limit", o.train_limit);
+    get(j, "lr", o.lr);
+    get(j, "clip_norm", o.clip_norm);
+    get(j, "seed", o.seed);
+    get(j, "no_shuffle", o.no_shuffle);
     o.no_sparse_input = j.value("no_sparse_input", false);  // absent before the sparse path existed
-    j.at("grad_reduction").get_to(o.grad_reduction);
+    get(j, "grad_reduction", o.grad_reduction);
     const auto& opt = j.at("optimizer");
-    opt.at("name").get_to(o.optimizer.name);
-    opt.at("momentum").get_to(o.optimizer.momentum);
-    opt.at("beta1").get_to(o.optimizer.beta1);
-    opt.at("beta2").get_to(o.optimizer.beta2);
-    opt.at("eps").get_to(o.optimizer.eps);
-    opt.at("weight_decay").get_to(o.optimizer.weight_decay);
+    get(opt, "name", o.optimizer.name);
+    get(opt, "momentum", o.optimizer.momentum);
+    get(opt, "beta1", o.optimizer.beta1);
+    get(opt, "beta2", o.optimizer.beta2);
+    get(opt, "eps", o.optimizer.eps);
+    get(opt, "weight_decay", o.optimizer.weight_decay);
     const auto& sch = j.at("schedule");
-    sch.at("kind").get_to(o.schedule.kind);
-    sch.at("step_epochs").get_to(o.schedule.step_epochs);
-    sch.at("gamma").get_to(o.schedule.gamma);
-    j.at("warmup").get_to(o.warmup);
-    j.at("init").get_to(o.init_npz);
-    j.at("save_npz").get_to(o.save_npz);
-    j.at("out").get_to(o.out);
-    j.at("metrics").get_to(o.metrics);
-    j.at("checkpoint_every").get_to(o.checkpoint_every);
+    get(sch, "kind", o.schedule.kind);
+    get(sch, "step_epochs", o.schedule.step_epochs);
+    get(sch, "gamma", o.schedule.gamma);
+    get(j, "warmup", o.warmup);
+    get(j, "init", o.init_npz);
+    get(j, "save_npz", o.save_npz);
+    get(j, "out", o.out);
+    get(j, "metrics", o.metrics);
+    get(j, "checkpoint_every", o.checkpoint_every);
     if (j.contains("augment")) {  // absent in checkpoints written before augmentation existed
       const auto& a = j.at("augment");
-      a.at("shift").get_to(o.augment.shift);
-      a.at("rotate").get_to(o.augment.rotate);
-      a.at("scale").get_to(o.augment.scale);
-      a.at("shear").get_to(o.augment.shear);
-      a.at("elastic_alpha").get_to(o.augment.elastic_alpha);
-      a.at("elastic_sigma").get_to(o.augment.elastic_sigma);
-      a.at("threads").get_to(o.augment_threads);
+      get(a, "shift", o.augment.shift);
+      get(a, "rotate", o.augment.rotate);
+      get(a, "scale", o.augment.scale);
+      get(a, "shear", o.augment.shear);
+      get(a, "elastic_alpha", o.augment.elastic_alpha);
+      get(a, "elastic_sigma", o.augment.elastic_sigma);
+      get(a, "threads", o.augment_threads);
     }
   } catch (const nlohmann::json::exception& e) {
     throw Error(source + ": the run configuration in the checkpoint is unreadable (" + e.what() + ")");

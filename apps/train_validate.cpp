@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "backprop/message_text.hpp"
 #include "backprop/nn/init.hpp"
 #include "backprop/nn/loss.hpp"
 #include "backprop/nn/limits.hpp"

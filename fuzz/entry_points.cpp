@@ -23,6 +23,7 @@
 #include "backprop/data/predict_input.hpp"
 #include "backprop/data/preprocess.hpp"
 #include "backprop/web/predict_api.hpp"
+#include "../apps/train_options.hpp"
 
 namespace backprop::fuzz {
 
@@ -68,6 +69,7 @@ void expecting_errors(F f) {
 
 void read_idx_both(const std::string& path) {
   expecting_errors([&] { read_idx_images(path); });
+  expecting_errors([&] { read_idx_images(path, 784); });  // the header's shape against the expected one
   expecting_errors([&] { read_idx_labels(path); });
 }
 
@@ -111,6 +113,14 @@ void model(const std::uint8_t* data, std::size_t size) {
 
 void npz(const std::uint8_t* data, std::size_t size) {
   const std::string& path = memory_file().write(data, size);
+  // As `train --init`: the shapes of a 4-3-2 network checked from the headers first.
+  expecting_errors([&] {
+    NetworkSpec spec;
+    spec.sizes = {4, 3, 2};
+    spec.validate(4, 2);
+    Network<float> network(spec, nullptr);
+    npz_to_params(read_npz(path, expected_shapes(network)), path, network);
+  });
   expecting_errors([&] {
     const Npz arrays = read_npz(path);
     const std::vector<int> sizes = layer_sizes_from_npz(arrays, path);
@@ -230,12 +240,32 @@ void predict(const std::uint8_t* data, std::size_t size) {
   web::reply_text(reply);  // what the server sends; must not throw (on invalid UTF-8, say)
 }
 
+// A checkpoint's run configuration as `train --resume` reads it: parsed with every number
+// checked for its type, validated like the flags, and whatever passes must survive its own
+// round trip (a configuration the program writes, it must read back).
+void run_config(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  cli::TrainOptions options;
+  try {
+    options = cli::options_from_json(text, "fuzz.ckpt");
+    cli::validate_train_options(options);
+  } catch (const Error&) {
+    return;
+  }
+  try {
+    cli::validate_train_options(cli::options_from_json(cli::options_to_json(options, options.threads), "again"));
+  } catch (const Error& e) {
+    throw std::logic_error(std::string("an accepted configuration does not read back: ") + e.what());
+  }
+}
+
 }  // namespace
 
 const std::vector<Target>& targets() {
-  static const std::vector<Target> all = {{"idx", idx}, {"idx_gz", idx_gz}, {"model", model}, {"npz", npz},
-                                          {"png", png}, {"csv", csv},       {"predict", predict},
-                                          {"csv_data", csv_data}, {"npz_data", npz_data}};
+  static const std::vector<Target> all = {{"idx", idx},           {"idx_gz", idx_gz},     {"model", model},
+                                          {"npz", npz},           {"png", png},           {"csv", csv},
+                                          {"predict", predict},   {"csv_data", csv_data}, {"npz_data", npz_data},
+                                          {"run_config", run_config}};
   return all;
 }
 

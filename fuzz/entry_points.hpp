@@ -32,6 +32,10 @@ struct Target {
 // csv_data   read_csv, the dataset reader; the first byte picks the options (regression,
 //            --label, label optional, given classes: entry_points.cpp), the rest is the file
 // npz_data   read_npz_dataset, the same options byte, then the .npz
+// run_config a checkpoint's run configuration (JSON) as `train --resume` parses and validates
+//            it; an accepted one must read back from what options_to_json writes
+// (idx and idx_gz also read with 784 pixels expected, npz also with a 4-3-2 network's shapes
+// expected: the header-size checks of issue 18.)
 const std::vector<Target>& targets();
 
 // The target of that name; throws std::invalid_argument for an unknown one.

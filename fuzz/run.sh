@@ -12,7 +12,7 @@
 # Needs clang and its runtime (Debian: clang libclang-rt-14-dev libomp-14-dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-all_targets=(idx idx_gz model npz png csv predict csv_data npz_data)
+all_targets=(idx idx_gz model npz png csv predict csv_data npz_data run_config)
 
 build_only=0
 if [[ "${1:-}" == "--build-only" ]]; then build_only=1; shift; fi

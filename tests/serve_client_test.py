@@ -53,7 +53,7 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     model = os.path.join(work, "m.model")
-    subprocess.run([backprop, "train", "--hidden", "16", "--epochs", "0", "--data", data, "--quiet",
+    subprocess.run([backprop, "train", "--hidden", "16", "--epochs", "1", "--train-limit", "200", "--data", data, "--quiet",
                     "--out", model], check=True, stdout=subprocess.DEVNULL, timeout=120)
     server, port = start(backprop, model, work)
     failures = []

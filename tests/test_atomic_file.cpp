@@ -2,6 +2,10 @@
 // write leaves neither the final file nor a temporary one behind.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -10,6 +14,7 @@
 
 #include "backprop/io/atomic_file.hpp"
 #include "backprop/error.hpp"
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -101,4 +106,51 @@ TEST_F(AtomicFileTest, WriteFailureThrowsAndLeavesNothing) {
   std::signal(SIGXFSZ, old_handler);
   EXPECT_NE(message.find("big.bin: write failed (File too large)"), std::string::npos) << message;
   EXPECT_EQ(entries(), 0u);
+}
+
+// ---- Outputs are regular files or new names (issue 18) ----------------------------------------
+
+TEST_F(AtomicFileTest, ASymlinkIsWrittenThroughToItsTargetAndStaysALink) {
+  backprop::testing::TempDir other{"atomic-target"};
+  const fs::path target = other.path / "model.bin", link = dir / "link.bin";
+  std::ofstream(target) << "old";
+  fs::create_symlink(target, link);
+  backprop::write_file_atomic(link.string(), "new");
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(slurp(target), "new");
+  EXPECT_EQ(std::distance(fs::directory_iterator(other.path), fs::directory_iterator()), 1);  // no temp file
+  EXPECT_EQ(entries(), 1u);
+}
+
+TEST_F(AtomicFileTest, DevicesFifosSocketsAndDirectoriesAreRefusedAndLeftAlone) {
+  using backprop::testing::error_of;
+  const fs::path fifo = dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  EXPECT_EQ(error_of([&] { backprop::write_file_atomic(fifo.string(), "x"); }),
+            fifo.string() + ": is a FIFO (named pipe); outputs are regular files or new names");
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  // /dev/null itself is only stat'ed: a refusal never touches it.
+  EXPECT_CONTAINS(error_of([] { backprop::write_file_atomic("/dev/null", "x"); }), "/dev/null: is a character device");
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  EXPECT_CONTAINS(error_of([&] { AtomicFile out(dir.string()); }), ": is a directory");
+  const fs::path socket_path = dir / "sock";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket_path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  EXPECT_CONTAINS(error_of([&] { backprop::check_output_writable(socket_path.string()); }), ": is a socket");
+  ::close(fd);
+  fs::create_symlink(dir / "missing" / "x", dir / "dangling");
+  EXPECT_CONTAINS(error_of([&] { backprop::write_file_atomic((dir / "dangling").string(), "x"); }),
+                  "is a symbolic link to a missing file");
+  EXPECT_EQ(entries(), 3u);  // fifo, sock, dangling: nothing added
+}
+
+TEST_F(AtomicFileTest, CheckOutputWritableProbesTheDirectoryAndLeavesNothing) {
+  backprop::check_output_writable((dir / "new.bin").string());
+  EXPECT_EQ(entries(), 0u);
+  // /proc/self accepts no new files, even from root.
+  EXPECT_CONTAINS(backprop::testing::error_of([] { backprop::check_output_writable("/proc/self/new.bin"); }),
+                  "/proc/self/new.bin: cannot create (");
 }

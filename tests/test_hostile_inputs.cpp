@@ -144,3 +144,57 @@ TEST(HostileCsv, EveryBadValueIsNamedWithItsLine) {
   EXPECT_EQ(out[0].pixels, (std::vector<float>{1.0f, 0.0f}));
   EXPECT_EQ(out[1].name, "d.csv:3");
 }
+
+// ---- Sizes known from a header are checked before reading (issue 18) --------------------------
+
+namespace {
+// A .npy member whose header claims `shape` (float32) but holds 4 bytes, in a zip whose
+// headers agree with the claim: only the header can say it is wrong before inflating.
+std::string npz_claiming(const std::string& name, const std::string& shape, std::uint64_t values) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  const std::string npy = std::string("\x93NUMPY\x01\x00", 8) + le16(std::uint16_t(header.size())) + header + "abcd";
+  return zip_claiming(name + ".npy", npy, std::uint32_t(10 + header.size() + values * 4));
+}
+}  // namespace
+
+TEST_F(HostileTest, NpzShapeIsComparedWithTheExpectedOneFromItsHeader) {
+  // The issue's 990 KB import: w1 of 784 x 320,000 (a billion bytes as float32).
+  const std::string path = write("wide.npz", npz_claiming("w1", "(784, 320000)", 784ull * 320000));
+  EXPECT_EQ(error_of([&] { read_npz(path); }),
+            path + ": member w1.npy: shape (784, 320000) holds 250880000 values, more than the 16777216 an array may have");
+  NpzExpect expect;
+  expect.shapes["w1"] = {784, 16};
+  EXPECT_EQ(error_of([&] { read_npz(path, expect); }),
+            path + ": array 'w1' has shape (784, 320000), expected (784, 16) for this network");
+  // Within the cap and as expected, the claim is still only a claim: found short by reading.
+  const std::string small = write("small.npz", npz_claiming("w1", "(784, 16)", 784 * 16));
+  expect.shapes["w1"] = {784, 16};
+  EXPECT_CONTAINS(error_of([&] { read_npz(small, expect); }), small + ": member w1.npy: ");
+}
+
+TEST_F(HostileTest, GzippedIdxWithOtherImagesIsRefusedBeforeInflating) {
+  // The issue's 972 KB .gz claiming 100,000 images of 100 x 100: the expected 784 pixels are
+  // compared with the header, so nothing is inflated (the payload here is 2 bytes anyway).
+  const std::string bytes = be32(0x803) + be32(100000) + be32(100) + be32(100) + "xy";
+  const std::string path = (dir / "big.gz").string();
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, bytes.data(), unsigned(bytes.size()));
+  gzclose(f);
+  EXPECT_EQ(error_of([&] { read_idx_images(path, 784); }),
+            path + ": the images have 10000 pixels (100 x 100), expected 784");
+  std::vector<PredictInput> inputs;
+  EXPECT_CONTAINS(error_of([&] { read_predict_inputs(path, 784, "auto", inputs); }), "expected 784");
+}
+
+TEST_F(HostileTest, CsvRowStopsAtTheExpectedWidth) {
+  // 786 numbers then a non-number: reading stops after width + 1 cells, so the row is refused
+  // for its width (counted, not parsed), never for the cell far beyond it.
+  std::string row;
+  for (int i = 0; i < 786; ++i) row += "1,";
+  row += "x\n";
+  std::vector<PredictInput> inputs;
+  EXPECT_EQ(error_of([&] { parse_csv_inputs("wide.csv", row, 784, "auto", inputs); }),
+            "wide.csv:1: 787 values, the model takes 784");
+}

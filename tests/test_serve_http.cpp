@@ -159,7 +159,10 @@ TEST_F(ServeHttpTest, BodiesOverTheLimitGet413) {
         return sink.write(chunk.data(), chunk.size());
       },
       "application/json");
-  if (res) EXPECT_EQ(res->status, 413);  // or the connection was closed on us: also fine
+  // Either a 413, or the connection closed on us before the client's 1 MiB was all sent
+  // (a server reading the whole upload first fails both).
+  if (res) EXPECT_EQ(res->status, 413);
+  else EXPECT_LE(sent, 1u << 20) << "the connection was closed only after the whole upload";
   expect_alive();
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "backprop/error.hpp"
+#include "backprop/message_text.hpp"
 
 namespace backprop {
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "backprop/error.hpp"
+#include "backprop/message_text.hpp"
 #include "backprop/nn/limits.hpp"
 
 namespace backprop {

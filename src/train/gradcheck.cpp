@@ -8,12 +8,16 @@ namespace backprop {
 
 std::vector<GradCheckRow> gradient_check(Network<double>& network, const Matrix<double>& X,
                                          const std::vector<std::int32_t>& labels,
-                                         long long max_entries) {
+                                         long long max_entries, const GradCheckHook& after_backward) {
   for (auto* dropout : network.dropout_layers()) dropout->freeze_mask(false);
   network.forward(X, true);  // draws the dropout masks...
   for (auto* dropout : network.dropout_layers()) dropout->freeze_mask(true);  // ...and keeps them
   network.loss(labels.data());
   network.backward();
+  if (after_backward) {
+    std::vector<Param<double>> params = network.params();
+    after_backward(params);
+  }
 
   const auto loss_at = [&] {
     network.forward(X, true);

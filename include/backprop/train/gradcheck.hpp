@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,10 +32,14 @@ struct GradCheckRow {
   double analytic = 0, numeric = 0;  // at the worst entry
 };
 
+// Runs on the parameters (their gradients filled by backward) before the comparison: a
+// negative control corrupts an analytic gradient here, which the check must then report.
+using GradCheckHook = std::function<void(std::vector<Param<double>>&)>;
+
 // Checks every entry of every parameter of network on the batch (X, labels).
-// max_entries > 0 checks only that many entries per tensor, spread evenly.
+// max_entries > 0 checks at most that many entries per tensor, spread evenly.
 std::vector<GradCheckRow> gradient_check(Network<double>& network, const Matrix<double>& X,
                                          const std::vector<std::int32_t>& labels,
-                                         long long max_entries = 0);
+                                         long long max_entries = 0, const GradCheckHook& after_backward = {});
 
 }  // namespace backprop
