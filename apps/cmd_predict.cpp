@@ -157,7 +157,7 @@ Command add_predict(CLI::App& app) {
   sub->add_option("--threads", o->threads, threads_help())->capture_default_str();
   return {sub, [o] {
             check_thread_count("--threads", o->threads, 0);  // before reading anything
-            if (o->top < 1) throw UsageError("--top must be at least 1");
+            if (o->top < 0) throw UsageError("--top must not be negative");
             const ModelFile model = read_model(o->model);
             return model.is_double ? run_predict<double>(*o, model) : run_predict<float>(*o, model);
           }};

@@ -18,7 +18,7 @@ namespace {
 
 // The one call that depends on Layer::backward's signature.
 const Matrix<double>& backward_of(Layer<double>& layer, const Matrix<double>& d_out) {
-  return layer.backward(d_out, /*need_dx=*/true, /*sgd=*/nullptr);
+  return layer.backward(d_out);
 }
 
 double relative_error(double a, double n) { return std::abs(a - n) / std::max(std::abs(a) + std::abs(n), 1e-4); }
