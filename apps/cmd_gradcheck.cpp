@@ -11,6 +11,7 @@
 #include "backprop/train/trainer.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "usage.hpp"
 
 namespace backprop::cli {
 
@@ -27,7 +28,9 @@ struct GradcheckOptions {
 
 int run_gradcheck(GradcheckOptions o) {
   set_threads(1);
-  if (o.samples <= 0) throw Error("--samples must be positive");
+  // A check costs 5 forward passes per entry: a batch past a few thousand says nothing more.
+  if (o.samples <= 0 || o.samples > 10000) throw UsageError("--samples must be between 1 and 10000, not " + std::to_string(o.samples));
+  if (o.max_entries < 0) throw UsageError("--max-entries must not be negative (0 = all)");
   // A real batch from --data (any dataset), or from MNIST when it is there and the shapes are
   // MNIST's; random inputs and labels otherwise.
   Dataset data;

@@ -12,6 +12,8 @@
 #include "backprop/train/trainer.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "output_path.hpp"
+#include "usage.hpp"
 
 namespace backprop::cli {
 
@@ -26,7 +28,8 @@ struct GradsOptions {
 template <typename T>
 int run_grads(GradsOptions o) {
   set_threads(1);
-  if (o.samples <= 0) throw Error("--samples must be positive");
+  if (o.samples <= 0) throw UsageError("--samples must be positive");
+  check_output_path(o.out);  // before reading anything
   const Npz init = read_npz(o.init);
   NetworkSpec spec;
   spec.sizes = layer_sizes_from_npz(init, o.init);

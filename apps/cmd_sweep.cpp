@@ -26,6 +26,7 @@
 #include "backprop/error.hpp"
 #include "backprop/io/atomic_file.hpp"
 #include "commands.hpp"
+#include "common.hpp"
 #include "distributed_cli.hpp"
 #include "sweep_grid.hpp"
 
@@ -112,7 +113,7 @@ int run_sweep(const SweepOptions& o, const std::vector<std::string>& train_flags
   Collective* world = mpi_world();
   set_mpi_timeout(0);  // the ranks wait for each other's whole runs, for as long as they take
   const int rank = world ? world->rank() : 0, ranks = world ? world->size() : 1;
-  if (o.jobs < 1) throw Error("--jobs must be at least 1");
+  check_thread_count("--jobs", o.jobs, 1);  // processes at once, each at least one thread: the same cap
   if (o.out.empty()) throw Error("sweep: --out DIR is required");
   const std::vector<GridAxis> axes = parse_grid(o.grid);
   const std::vector<GridRun> runs = grid_runs(axes);
@@ -235,7 +236,7 @@ Command add_sweep(CLI::App& app) {
       "sweep", "Train every combination of a grid of train flags (over MPI ranks or local processes) and rank them");
   sub->add_option("--grid", o->grid, "Flags and their values, e.g. \"lr=0.01,0.05,0.1 hidden=128,256\"")->required();
   sub->add_option("--out", o->out, "Folder for the runs (NAME.jsonl, NAME.model, NAME.log) and summary.csv")->required();
-  sub->add_option("--jobs", o->jobs, "Runs at once per process (per MPI rank under mpirun)")->capture_default_str();
+  sub->add_option("--jobs", o->jobs, "Runs at once per process (per MPI rank under mpirun; at most " + std::to_string(max_threads()) + ", 4 x the cores)")->capture_default_str();
   sub->add_flag("--resume", o->resume, "Skip the runs that finished (their model file exists)");
   sub->allow_extras();  // every other flag goes to each `backprop train`
   sub->footer("Any other flag is passed to every run's `backprop train` (give --val-split N: runs are ranked "

@@ -1,7 +1,9 @@
 // backprop train: the seed's training run, and every generalisation of it.
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -80,6 +82,9 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
     throw Error("--checkpoint " + o.checkpoint + " is also an output file; give it a name of its own");
   const int every = o.checkpoint_every > 0 ? o.checkpoint_every : 1;
   const int threads = set_threads(default_threads(world, o.threads));
+  // A missing --test file is found before the training data is read, not after.
+  if (!o.test_path.empty() && ::access(o.test_path.c_str(), R_OK) != 0)
+    throw file_error(o.test_path, std::string("cannot open (") + std::strerror(errno) + ")");
   DataOptions data_options;
   data_options.path = resolve_dataset(o.data_dir, o.no_fetch || world, std::cout);
   data_options.test_path = o.test_path;

@@ -173,7 +173,7 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
 // The flags a resumed run may change: where things are read and written, the thread count
 // (a different count may change the last bits), and --epochs to extend the run.
 namespace {
-constexpr const char* kResumeFlags[] = {"--resume",  "--data",       "--no-fetch", "--threads", "--out",
+constexpr const char* kResumeFlags[] = {"--resume",  "--data",  "--test",  "--no-fetch", "--threads", "--out",
                                         "--save-npz", "--metrics",   "--checkpoint", "--checkpoint-every",
                                         "--quiet",   "--epochs", "--augment-threads"};
 
@@ -211,7 +211,7 @@ TrainOptions resume_options(const TrainOptions& given, const CLI::App& sub, cons
     for (const char* flag : kResumeFlags) allowed = allowed || name == flag;
     if (!allowed)
       throw UsageError(name + " cannot be given with --resume: the run continues with the configuration in " + given.resume +
-                  " (only --data, --threads, --augment-threads, --epochs and the output flags may change)");
+                  " (only --data, --test, --threads, --augment-threads, --epochs and the output flags may change)");
   }
   const auto given_flag = [&](const char* name) { return sub.get_option(name)->count() > 0; };
   // Data: only a directory the user names (or the default); the stored one is never read.
@@ -223,6 +223,13 @@ TrainOptions resume_options(const TrainOptions& given, const CLI::App& sub, cons
       throw UsageError(given.resume + ": the run read its data from " + o.data_dir +
                        "; a resumed run reads only data the command line names: add --data DIR");
     o.data_dir.clear();
+  }
+  // The test set likewise: the recorded name is only a reminder of what to give.
+  if (given_flag("--test")) {
+    o.test_path = given.test_path;
+  } else if (!o.test_path.empty()) {
+    throw UsageError(given.resume + ": the run scored the test set " + o.test_path +
+                     "; a resumed run reads only data the command line names: add --test FILE");
   }
   o.init_npz.clear();  // the parameters come from the checkpoint; nothing else is read
   o.no_fetch = given.no_fetch;

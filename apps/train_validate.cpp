@@ -1,8 +1,10 @@
 // Every number and name of `backprop train` checked before anything is loaded or created,
 // the same way whether it came from a flag or from a checkpoint's configuration (a
 // checkpoint may be a file someone sent you): train_options.hpp.
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "backprop/message_text.hpp"
 #include "backprop/nn/init.hpp"
@@ -91,7 +93,39 @@ void validate_train_options(const TrainOptions& o) {
     for (double rate : parse_dropout(n.dropout))
       if (!(rate >= 0 && rate < 1)) throw Error("--dropout: rate must be in [0, 1), not " + number_text(rate));
   });
-  if (n.hidden < 0 || n.hidden > kMaxWidth) check_range("--hidden", n.hidden, 1, kMaxWidth);
+  if (!n.layers.empty() && !n.hidden.empty()) throw UsageError("give --layers or --hidden, not both");
+  if (!n.hidden.empty()) {
+    std::vector<int> sizes;
+    try {
+      sizes = parse_layer_sizes(n.hidden);
+    } catch (const Error&) {
+      throw UsageError("--hidden: '" + n.hidden + "' is not a list of sizes such as 64 or 128,64");
+    }
+    if (sizes.size() + 2 > std::size_t(kMaxLayers))
+      throw UsageError("--hidden: " + std::to_string(sizes.size()) + " hidden layers, at most " +
+                       std::to_string(kMaxLayers - 2));
+    for (int h : sizes) check_range("--hidden", h, 1, kMaxWidth);
+  }
+  // The data flags: what they mean is known before the data is read.
+  if (o.task != "classification" && o.task != "regression")
+    throw UsageError("--task must be classification or regression, not '" + o.task + "'");
+  if (o.task == "regression" && !n.head.empty() && n.head != "mse")
+    throw UsageError("--task regression trains the mse head (a linear output); --head " + n.head + " does not fit");
+  if (o.scale != "auto" && o.scale != "none" && o.scale != "unit" && o.scale != "standard")
+    throw UsageError("--scale must be auto, none, unit or standard, not '" + o.scale + "'");
+  if (!std::isfinite(o.test_split) || o.test_split < 0 || o.test_split >= 1)
+    throw UsageError("--test-split must be 0 (no test set) or a share between 0 and 1, not " + number_text(o.test_split));
+  if (!o.label.empty()) {
+    std::size_t start = 0;
+    for (std::size_t comma; start <= o.label.size(); start = comma + 1) {
+      comma = std::min(o.label.find(',', start), o.label.size());
+      if (comma == start) throw UsageError("--label: '" + o.label + "' has an empty column name");
+    }
+    if (o.task != "regression" && o.label.find(',') != std::string::npos)
+      throw UsageError("--label " + o.label + " names several columns; classification takes one (several targets "
+                       "need --task regression)");
+  }
+  if (o.early_stop > 0 && o.val_split == 0) throw UsageError("--early-stop needs --val-split");
 }
 
 }  // namespace backprop::cli

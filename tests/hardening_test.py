@@ -12,8 +12,8 @@ mislead. One check per finding; each would fail on the code before the fix.
 8  one error style: one line "backprop: error: ...", exit 2 for usage, suggestions for typos.
 9  a network that stays at chance after the first epoch gets one warning with the causes.
 10 OpenMP waits passively unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT.
-12 small ones: examples report errors like the CLI; --data naming a file or a folder with 2 of
-   the 4 files says so; "1 thread".
+12 small ones: examples report errors like the CLI; --data naming a missing or one-class .csv
+   says so without a word of MNIST, a folder with 2 of the 4 files names the others; "1 thread".
 """
 import os
 import shutil
@@ -134,10 +134,30 @@ def main():
         (["import", "--npz", w("p.npz"), "--out", w("i.model"), "--dropout", "0.5"], "unknown flag --dropout"),
         (["import", "--npz", w("p.npz"), "--out", w("i.model"), "--init-scheme", "seed"], "unknown flag --init-scheme"),
         (["gradcheck", "--dtype", "f32"], "unknown flag --dtype"),
+        # issue 12's data flags, checked before the data is looked for just the same
+        (["train", "--task", "regresion"], "--task must be classification or regression, not 'regresion'"),
+        (["train", "--task", "regression", "--head", "softmax"], "--head softmax does not fit"),
+        (["train", "--test-split", "1.5"], "--test-split must be 0 (no test set) or a share between 0 and 1, not 1.5"),
+        (["train", "--test-split", "-0.1"], "not -0.1"),
+        (["train", "--label", "a,b"], "--label a,b names several columns; classification takes one"),
+        (["train", "--label", "a,,b", "--task", "regression"], "has an empty column name"),
+        (["train", "--hidden", "0"], "--hidden must be between 1 and"),
+        (["train", "--hidden", "16,x"], "--hidden: '16,x' is not a list of sizes"),
+        (["train", "--hidden", "16", "--layers", "784,16,10"], "give --layers or --hidden, not both"),
+        (["train", "--early-stop", "2"], "--early-stop needs --val-split"),
+        (["train", "--scale", "log"], "--scale"),
+        (["gradcheck", "--samples", "100000000"], "--samples must be between 1 and 10000"),
+        (["sweep", "--grid", "lr=0.1,0.2", "--out", w("sweep"), "--jobs", "100000"], "--jobs must be between 1 and"),
     ]
     for args, part in cases:
         one_line_error(run(args + (nodata if args[0] == "train" else [])), 2, part, " ".join(args[:3]))
     check(not os.path.exists(w("untrained.model")), "--epochs 0 wrote no model")
+    # A missing --test file is found before the training data is read or fetched (exit 1: a file).
+    one_line_error(run(["train", "--test", w("missing-test.csv")] + nodata), 1, "missing-test.csv: cannot open",
+                   "train --test naming a missing file, before the data")
+    # grads: the output is probed before its parameters or data are read.
+    one_line_error(run(["grads", "--init", w("p.npz"), "--out", w("no-dir/g.npz"), "--data", w("no-data-here")]), 1,
+                   "cannot create (directory", "grads --out in a missing directory, before reading")
     help_import = run(["import", "--help"]).stdout
     check("--dropout" not in help_import and "--init-scheme" not in help_import, "import --help lists only its flags")
     check("--dtype" not in run(["gradcheck", "--help"]).stdout, "gradcheck --help has no --dtype (always float64)")
@@ -194,15 +214,25 @@ def main():
     check(wait_policy({"OMP_WAIT_POLICY": "active"}) == (b"active", None), "a user's OMP_WAIT_POLICY is kept")
     check(wait_policy({"GOMP_SPINCOUNT": "1000"}) == (None, b"1000"), "a user's GOMP_SPINCOUNT is kept alone")
 
-    # 12. Small ones.
+    # 12. Small ones. A .csv is a dataset now: one that is missing or wrong is said so, never
+    # "MNIST not found".
+    res = run(["train", "--data", w("train.csv"), "--quiet"])
+    one_line_error(res, 1, "train.csv: cannot open (No such file or directory)", "--data naming a missing .csv")
+    check("MNIST" not in res.stderr, f"--data naming a missing .csv says nothing of MNIST: {res.stderr.strip()!r}")
     with open(w("train.csv"), "w") as f:
         f.write("label,p0\n1,0\n")
-    one_line_error(run(["train", "--data", w("train.csv"), "--quiet"]), 2, "train.csv: is a file", "--data naming a file")
+    res = run(["train", "--data", w("train.csv"), "--quiet"])
+    one_line_error(res, 1, "train.csv: only one class", "--data naming a .csv of one class")
+    check("MNIST" not in res.stderr, f"--data naming a .csv says nothing of MNIST: {res.stderr.strip()!r}")
     os.makedirs(w("half"))
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         os.symlink(os.path.join(data, name), w("half/" + name))
     one_line_error(run(["train", "--no-fetch", "--quiet", "--data", w("half")]), 1,
-                   "no t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte", "a folder with 2 of the 4 files names the others")
+                   "no train-images-idx3-ubyte, train-labels-idx1-ubyte", "a folder with 2 of the 4 files names the others")
+    os.makedirs(w("images-only"))
+    os.symlink(os.path.join(data, "train-images-idx3-ubyte"), w("images-only/train-images-idx3-ubyte"))
+    one_line_error(run(["train", "--no-fetch", "--quiet", "--data", w("images-only")]), 1,
+                   "but no train-labels-idx1-ubyte", "a folder of training images without labels names the labels file")
     if example and not os.path.exists(example):
         print(f"note {example} is not built here (the sanitizer stage builds only backprop and its tests)")
     elif example:

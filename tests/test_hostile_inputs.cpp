@@ -18,6 +18,7 @@
 #include "backprop/io/model_file.hpp"
 #include "backprop/io/npz.hpp"
 #include "backprop/data/predict_input.hpp"
+#include "backprop/data/readers.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 
@@ -197,4 +198,73 @@ TEST_F(HostileTest, CsvRowStopsAtTheExpectedWidth) {
   std::vector<PredictInput> inputs;
   EXPECT_EQ(error_of([&] { parse_csv_inputs("wide.csv", row, 784, "auto", inputs); }),
             "wide.csv:1: 787 values, the model takes 784");
+}
+
+// ---- The same checks in the dataset readers (issue 12's IDX prefixes, CSV, .npz datasets) ------
+
+TEST_F(HostileTest, NpzDatasetShapesAreCheckedFromTheirHeaders) {
+  // x_train claims 1000 values per example where a model takes 784: refused from the header
+  // (the member holds 4 bytes, so reading it would fail differently).
+  const std::string path = write("data.npz", npz_claiming("x_train", "(1000, 1000)", 1000ull * 1000));
+  ReadOptions options;
+  options.features = 784;
+  EXPECT_EQ(error_of([&] { read_npz_dataset(path, options); }),
+            path + ": array 'x_train' has shape (1000, 1000): 1000 values per example, expected 784");
+  // Nothing expected (training): a compressed member may claim at most kMaxInflatedBytes.
+  const std::string big = write("big.npz", npz_claiming("x", "(300000, 1000)", 300000ull * 1000));
+  EXPECT_EQ(error_of([&] { read_npz_dataset(big); }),
+            big + ": member x.npy: shape (300000, 1000) needs 1200000000 bytes, more than the 1073741824 a "
+                  "compressed member may inflate to");
+}
+
+TEST_F(HostileTest, PrefixedIdxDirectoryChecksPixelsFromTheHeader) {
+  // EMNIST-style names: the prefix path reads the header's 100 x 100 and stops, as does a
+  // claim over the cap when no pixel count is expected.
+  const auto gz = [&](const std::string& name, const std::string& bytes) {
+    gzFile f = gzopen((dir / name).c_str(), "wb");
+    gzwrite(f, bytes.data(), unsigned(bytes.size()));
+    gzclose(f);
+  };
+  gz("emnist-letters-train-images-idx3-ubyte.gz", be32(0x803) + be32(100000) + be32(100) + be32(100) + "xy");
+  gz("emnist-letters-train-labels-idx1-ubyte.gz", be32(0x801) + be32(1) + "\x01");
+  const std::string images = (dir / "emnist-letters-train-images-idx3-ubyte.gz").string();
+  ReadOptions options;
+  options.features = 784;
+  EXPECT_EQ(error_of([&] { read_data(dir.string(), options); }),
+            images + ": the images have 10000 pixels (100 x 100), expected 784");
+  gz("emnist-letters-train-images-idx3-ubyte.gz", be32(0x803) + be32(200000) + be32(100) + be32(100) + "xy");
+  EXPECT_EQ(error_of([&] { read_data(images); }),
+            images + ": header says 2000000000 bytes of pixels, more than the 1073741824 an IDX file may hold");
+}
+
+TEST_F(HostileTest, CsvHeaderStopsAtTheExpectedWidth) {
+  // A one-row file of 100,000 columns for a model of 2 features: stopped at 2 x (2 + 1) names.
+  std::string wide;
+  for (int c = 0; c < 100000; ++c) wide += "c" + std::to_string(c) + ",";
+  wide += "label\n";
+  const std::string path = write("wide.csv", wide);
+  ReadOptions options;
+  options.features = 2;
+  EXPECT_EQ(error_of([&] { read_csv(path, options); }),
+            path + ": the header row has more than 6 columns (the model takes 2 features)");
+  // A near miss still gets the exact count.
+  const std::string three = write("three.csv", "a,b,c,label\n1,2,3,x\n");
+  EXPECT_EQ(error_of([&] { read_csv(three, options); }), three + ": 3 feature columns, the model takes 2");
+  // Training (nothing expected): at most 2^20 feature columns.
+  std::string widest;
+  for (std::size_t c = 0; c < (std::size_t(1) << 20) + 2; ++c) widest += "c,";
+  widest += "label\n";
+  const std::string huge = write("huge.csv", widest);
+  EXPECT_EQ(error_of([&] { read_csv(huge); }),
+            huge + ": the header row has more than 1048577 columns (a CSV holds at most 1048576 features)");
+}
+
+TEST_F(HostileTest, CsvOfEmptyLinesUnderAWideHeaderReservesNoMoreThanItsSize) {
+  // 1,000,000 line breaks under 100,000 columns: rows x features would reserve 10^11 floats
+  // (400 GB); a row takes at least a byte per column, so the reservation is ~10^7 at most.
+  std::string text;
+  for (int c = 0; c < 100000; ++c) text += "c" + std::to_string(c) + ",";
+  text += "label\n" + std::string(1000000, '\n');
+  const std::string path = write("empty-lines.csv", text);
+  EXPECT_EQ(error_of([&] { read_csv(path); }), path + ": a header but no data rows");
 }

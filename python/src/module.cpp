@@ -191,7 +191,11 @@ PYBIND11_MODULE(_backprop, m) {
   static const int default_threads = std::getenv("OMP_NUM_THREADS")
       ? omp_get_max_threads() : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   m.def("set_threads", [](int threads) {
-    if (threads < 0) throw Error("threads must not be negative");
+    // The CLI's cap (apps/common.cpp, issue 18): 100,000 threads crashed libgomp.
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (threads < 0 || threads > 4 * cores)
+      throw Error("threads must be between 0 (every core) and " + std::to_string(4 * cores) + " (4 x the " +
+                  std::to_string(cores) + " cores), not " + std::to_string(threads));
     if (threads == 0) threads = default_threads;
     omp_set_num_threads(threads);
     Eigen::setNbThreads(threads);

@@ -10,6 +10,7 @@
 #include <fast_float/fast_float.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -40,6 +41,18 @@ std::vector<std::string> split_names(const std::string& text) {
   return names;
 }
 
+// The most feature columns a CSV may have when no count is expected (training): 2^20, a header
+// of at most ~32 MB of names in memory. Wider data belongs in an .npz.
+constexpr std::size_t kMaxCsvFeatures = std::size_t(1) << 20;
+
+// The most columns a header may have: twice the features expected and the label or target
+// columns (so a near miss still gets assign_roles' exact count), or kMaxCsvFeatures and those.
+// Reading stops at the next one: a one-row file of millions of fields costs no more.
+std::size_t max_header_columns(const ReadOptions& options) {
+  const std::size_t labels = options.label.empty() ? 1 : split_names(options.label).size();
+  return options.features ? 2 * (options.features + labels) : kMaxCsvFeatures + labels;
+}
+
 // What one column is for.
 struct Role {
   enum Kind { feature, label, target } kind = feature;
@@ -59,6 +72,8 @@ struct CsvState {
   std::size_t record = 0;  // 0 = the header
   std::size_t column = 0;  // in the current record
   std::size_t line_count = 0;
+  std::size_t file_bytes = 0;
+  std::size_t max_columns = 0;  // the widest header accepted (max_header_columns)
   Dataset data;
   std::string error;
   std::string label_text;  // the current record's label field
@@ -117,10 +132,13 @@ struct CsvState {
       if (roles[c].kind == Role::feature) data.feature_names.push_back(header[c]);
       if (roles[c].kind == Role::target) data.target_names.push_back(header[c]);
     }
-    // Rows <= lines: one reservation, at the final size unless fields hold line breaks.
-    data.values.reserve(line_count * features);
-    if (data.outputs) data.targets.reserve(line_count * outputs);
-    else if (has_label) data.labels.reserve(line_count);
+    // Rows <= lines: one reservation, at the final size unless fields hold line breaks. A row
+    // takes at least one byte per column (a comma or its line end), so a file of empty lines
+    // under a wide header cannot reserve more than its own size in values.
+    const std::size_t rows = std::min(line_count, file_bytes / header.size() + 1);
+    data.values.reserve(rows * features);
+    if (data.outputs) data.targets.reserve(rows * outputs);
+    else if (has_label) data.labels.reserve(rows);
   }
 
   // A number of a feature or target column.
@@ -141,6 +159,11 @@ struct CsvState {
   void field(const char* text, std::size_t length) {
     if (!error.empty()) return;
     if (record == 0) {
+      if (header.size() == max_columns)  // stopped here: a header row of millions of names is not read whole
+        return fail("the header row has more than " + std::to_string(max_columns) + " columns (" +
+                    (options.features ? "the model takes " + std::to_string(options.features) + " features"
+                                      : "a CSV holds at most " + std::to_string(kMaxCsvFeatures) + " features") +
+                    ")");
       std::string name(text, length);
       if (header.empty() && name.compare(0, 3, "\xEF\xBB\xBF") == 0) name.erase(0, 3);  // a UTF-8 byte order mark
       header.push_back(std::move(name));
@@ -199,6 +222,8 @@ Dataset read_csv(const std::string& path, const ReadOptions& options) {
 
   // Pass 1: lines, and no NUL bytes.
   CsvState state(path, options);
+  state.file_bytes = static_cast<std::size_t>(info.st_size);
+  state.max_columns = max_header_columns(options);
   std::size_t offset = 0;
   for (std::size_t got; (got = std::fread(chunk.data(), 1, chunk.size(), file.get())) > 0; offset += got) {
     if (const void* nul = std::memchr(chunk.data(), '\0', got))

@@ -89,5 +89,7 @@ def test_seed_preset_epochs_are_identical_to_the_cli(tmp_path, mnist):
 def test_threads_are_checked():
     with pytest.raises(ValueError, match="threads"):
         backprop.set_threads(-1)
+    with pytest.raises(ValueError, match="4 x the"):  # the CLI's cap (issue 18): 100,000 crashed libgomp
+        backprop.set_threads(100000)
     assert backprop.set_threads(1) == 1
     os.environ.setdefault("OMP_NUM_THREADS", "1")
