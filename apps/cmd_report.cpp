@@ -17,7 +17,7 @@ namespace backprop::cli {
 namespace {
 
 struct ReportOptions {
-  std::string metrics, model, out, data_dir, title;
+  std::string metrics, model, out, data_dir, test_path, label, title;
 };
 
 std::string file_stem(const std::string& path) {
@@ -33,17 +33,20 @@ int run_report(const ReportOptions& o) {
   check_output_path(o.out);
   ModelFile model;
   if (!o.model.empty()) model = read_model(o.model);
-  Mnist mnist;
-  std::string data_note;
-  const std::string dir = resolve_data_dir(o.data_dir);
-  const bool have_mnist = !o.model.empty() && web::load_mnist_if_present(dir, mnist, data_note);
-
   web::RunInputs inputs;
   inputs.name = !o.title.empty() ? o.title : file_stem(o.metrics.empty() ? o.model : o.metrics);
   inputs.metrics_path = o.metrics;
   inputs.model = o.model.empty() ? nullptr : &model;
-  inputs.mnist = have_mnist ? &mnist : nullptr;
-  inputs.data_note = data_note;
+  // The model's test set as `eval` scores it: the data's own, --test, or the rows held out.
+  DataOptions data;
+  data.path = resolve_data_dir(o.data_dir);
+  data.test_path = o.test_path;
+  data.read.label = o.label;
+  Dataset test, samples;
+  if (!o.model.empty() && web::load_run_sets(data, model.data, test, samples, inputs.data_note)) {
+    inputs.test = &test;
+    inputs.samples = samples.count ? &samples : nullptr;
+  }
   const std::string html = web::render_report_html(web::build_run_data(inputs));
   write_file_atomic(o.out, html);
   std::printf("wrote %s (%.1f kB)\n", o.out.c_str(), html.size() / 1024.0);
@@ -58,7 +61,10 @@ Command add_report(CLI::App& app) {
   sub->add_option("--metrics", o->metrics, "The run's metrics (train --metrics RUN.jsonl)");
   sub->add_option("--model", o->model, "The run's model (train --out FILE): weights, confusion matrix, mistakes");
   sub->add_option("--out", o->out, "HTML file to write")->required();
-  sub->add_option("--data", o->data_dir, "MNIST directory (default: $BACKPROP_DATA or ./data/mnist)");
+  sub->add_option("--data", o->data_dir,
+                  "The model's training data: IDX directory, CSV or .npz (default: $BACKPROP_DATA or ./data/mnist)");
+  sub->add_option("--test", o->test_path, "A separate test set (as given to train --test)");
+  sub->add_option("--label", o->label, "CSV label column (as given to train --label)");
   sub->add_option("--title", o->title, "Page title (default: the metrics file's name)");
   return {sub, [o] { return run_report(*o); }};
 }

@@ -58,7 +58,8 @@ Command add_serve(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("serve", "Serve the draw-a-digit page, run pages and a JSON API");
   sub->add_option("--model", o->model_path, "Model file to draw against (default with --runs of a sweep: its best run's)");
   sub->add_option("--runs", o->runs_dir, "Folder of training runs: NAME.jsonl (train --metrics) and NAME.model");
-  sub->add_option("--data", o->data_dir, "MNIST directory for run pages (default: $BACKPROP_DATA or ./data/mnist)");
+  sub->add_option("--data", o->data_dir,
+                  "The runs' training data, for their test-set pages: IDX directory, CSV or .npz (default: $BACKPROP_DATA or ./data/mnist)");
   sub->add_option("--host", o->host, "Address to listen on (a non-loopback address exposes the server)")
       ->capture_default_str();
   sub->add_option("--port", o->port, "Port (0 = any free port, printed at start)")

@@ -4,11 +4,13 @@
 // Scaling::apply's inputs.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <random>
 
 #include "backprop/io/model_file.hpp"
 #include "backprop/nn/init.hpp"
 #include "backprop/web/predict_api.hpp"
+#include "backprop/web/run_page.hpp"
 #include "test_serve_util.hpp"
 
 using namespace backprop;
@@ -131,4 +133,97 @@ TEST(PredictAnyModel, ImageModelTakesFeaturesAsBytes) {
   for (int k = 0; k < 10; ++k)
     EXPECT_NEAR(a.body["probabilities"][k].get<double>(), b.body["probabilities"][k].get<double>(), 1e-6);
   EXPECT_EQ(a.body["class_name"], std::to_string(a.body["class"].get<int>()));
+}
+
+namespace {
+
+// 40 rows of the table model's 3 features (near its scaling's means), then the label columns.
+std::vector<std::vector<float>> write_table(const std::filesystem::path& path, bool regression) {
+  static const char* kNames[] = {"ant", "bee", "cat", "dog"};
+  std::ofstream out(path);
+  out << (regression ? "a,b,c,y1,y2\n" : "a,b,c,label\n");
+  std::mt19937 rng(5);
+  std::normal_distribution<float> noise(0.0f, 1.0f);
+  std::vector<std::vector<float>> rows;
+  for (int i = 0; i < 40; ++i) {
+    rows.push_back({1000.0f + 250.0f * noise(rng), -2.0f + 0.01f * noise(rng), 0.5f + 3.0f * noise(rng),
+                    150.0f + 40.0f * noise(rng)});
+    const auto& r = rows.back();
+    out << r[0] << ',' << r[1] << ',' << r[2] << ',';
+    if (regression) out << r[3] << ',' << -3.0f << '\n';
+    else out << kNames[i % 4] << '\n';
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST(RunPageAnyModel, TableClassifierHasAKByKConfusionAndNoPictures) {
+  serve_test::TempDir dir;
+  const ModelFile model = table_model(dir.path / "table.model", false);
+  write_table(dir.path / "t.csv", false);
+  DataOptions data;
+  data.path = data.test_path = (dir.path / "t.csv").string();
+  Dataset test, samples;
+  std::string note;
+  ASSERT_TRUE(web::load_run_sets(data, model.data, test, samples, note)) << note;
+  EXPECT_EQ(samples.count, 0u);  // no pictures of a table
+  web::RunInputs inputs;
+  inputs.name = "table";
+  inputs.model = &model;
+  inputs.test = &test;
+  const json page = web::build_run_data(inputs);
+  const json& evaluation = page["evaluation"];
+  ASSERT_TRUE(evaluation.is_object()) << page.dump();
+  EXPECT_EQ(evaluation["classes"], json({"ant", "bee", "cat", "dog"}));
+  EXPECT_EQ(evaluation["image"], false);
+  ASSERT_EQ(evaluation["confusion"].size(), 4u);
+  long total = 0, diagonal = 0;
+  for (int t = 0; t < 4; ++t) {
+    long row = 0;
+    for (int p = 0; p < 4; ++p) row += evaluation["confusion"][t][p].get<long>();
+    EXPECT_EQ(row, 10) << "class " << t;  // each class has 10 of the 40 rows
+    total += row;
+    diagonal += evaluation["confusion"][t][t].get<long>();
+  }
+  EXPECT_EQ(total, 40);
+  EXPECT_NEAR(evaluation["accuracy"].get<double>(), diagonal / 40.0, 1e-12);
+  EXPECT_TRUE(page["misclassified"].empty());
+  EXPECT_TRUE(page["samples"].empty());
+}
+
+TEST(RunPageAnyModel, RegressionPlotsPredictedAgainstTrueInTheTargetsUnits) {
+  serve_test::TempDir dir;
+  const ModelFile model = table_model(dir.path / "reg.model", true);
+  const auto rows = write_table(dir.path / "r.csv", true);
+  DataOptions data;
+  data.path = data.test_path = (dir.path / "r.csv").string();
+  data.read.label = "y1,y2";
+  Dataset test, samples;
+  std::string note;
+  ASSERT_TRUE(web::load_run_sets(data, model.data, test, samples, note)) << note;
+  web::RunInputs inputs;
+  inputs.model = &model;
+  inputs.test = &test;
+  const json evaluation = web::build_run_data(inputs)["evaluation"];
+  ASSERT_TRUE(evaluation.is_object());
+  EXPECT_FALSE(evaluation.contains("confusion"));
+  EXPECT_NEAR(evaluation["rmse"].get<double>(), std::sqrt(evaluation["mse"].get<double>()), 1e-9);
+  ASSERT_EQ(evaluation["scatter"].size(), 40u);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Matrix<float> z = expected_scores(model, {rows[i][0], rows[i][1], rows[i][2]});
+    EXPECT_NEAR(evaluation["scatter"][i]["x"].get<double>(), rows[i][3], 1e-3 * std::fabs(rows[i][3]));
+    EXPECT_NEAR(evaluation["scatter"][i]["y"].get<double>(), z(0, 0) * 40.0 + 150.0, 1e-2);
+  }
+}
+
+TEST(RunPageAnyModel, DataThatIsNotThereIsANoteNamingIt) {
+  serve_test::TempDir dir;
+  const ModelFile model = table_model(dir.path / "table.model", false);
+  DataOptions data;
+  data.path = (dir.path / "nowhere.csv").string();
+  Dataset test, samples;
+  std::string note;
+  EXPECT_FALSE(web::load_run_sets(data, model.data, test, samples, note));
+  EXPECT_NE(note.find("nowhere.csv"), std::string::npos) << note;
 }

@@ -261,7 +261,8 @@ TEST_F(ServeApiTest, RunDataHasEverySection) {
   inputs.name = "run";
   inputs.metrics_path = metrics;
   inputs.model = &model;
-  inputs.mnist = &mnist;
+  inputs.test = &mnist.test;
+  inputs.samples = &mnist.train;
   const json data = web::build_run_data(inputs);
   ASSERT_EQ(data["metrics"].size(), 2u);
   EXPECT_EQ(data["metrics"][1]["test_accuracy"], 0.9);

@@ -210,7 +210,8 @@ TEST_F(ServeHttpTest, RunPages) {
   EXPECT_EQ(data["metrics"].size(), 1u);
   EXPECT_EQ(data["weights"]["units"], 16);
   EXPECT_TRUE(data["evaluation"].is_null());  // no MNIST in data_dir, and the page says so
-  EXPECT_NE(data["notes"].dump().find("MNIST not found"), std::string::npos);
+  EXPECT_NE(data["notes"].dump().find("no-mnist: "), std::string::npos) << data["notes"].dump();
+  EXPECT_NE(data["notes"].dump().find("fetch-mnist --dir"), std::string::npos) << data["notes"].dump();
 
   const auto broken = c.Get("/api/runs/broken");
   ASSERT_TRUE(broken);

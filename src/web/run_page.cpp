@@ -25,6 +25,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Pictures (samples, mistakes) are drawn of 28x28 byte images only.
+bool is_digit_image(const Dataset& data) { return data.is_bytes() && data.rows == 28 && data.cols == 28; }
+
 // One predict_classes pass over the test set (with the model's scaling); the mistakes keep
 // their probability, softmax of the logits, as the confidence.
 nlohmann::json evaluate_on_test(Network<float>& network, const Dataset& test, const std::vector<std::string>& classes,
@@ -46,7 +49,7 @@ nlohmann::json evaluate_on_test(Network<float>& network, const Dataset& test, co
       continue;
     }
     ++wrong;
-    if (static_cast<int>(mistakes.size()) < kMaxMistakesShown && test.features == 784 && test.is_bytes())
+    if (static_cast<int>(mistakes.size()) < kMaxMistakesShown && is_digit_image(test))
       mistakes.push_back({{"index", i},
                           {"label", label},
                           {"predicted", guess},
@@ -57,7 +60,25 @@ nlohmann::json evaluate_on_test(Network<float>& network, const Dataset& test, co
           {"accuracy", test.count ? double(correct) / double(test.count) : 0.0},
           {"errors", wrong},
           {"classes", classes},
+          {"image", is_digit_image(test)},
           {"confusion", confusion}};
+}
+
+// Regression: the scores in the targets' units (evaluate) and, for the scatter plot, the
+// first target's predicted against true values of up to kMaxScatterPoints examples.
+nlohmann::json regression_on_test(Network<float>& network, const Dataset& test, const DataSchema& schema) {
+  constexpr std::size_t kMaxScatterPoints = 2000;
+  Dataset scored = test;  // with the model's target standardisation, as `eval` scores it
+  scored.target_mean = schema.target_mean;
+  scored.target_deviation = schema.target_deviation;
+  const EvalResult result = evaluate(network, scored);
+  const std::vector<float> predicted = predict_values(network, scored);
+  nlohmann::json scatter = nlohmann::json::array();
+  for (std::size_t i = 0; i < std::min(test.count, kMaxScatterPoints); ++i)
+    scatter.push_back({{"x", test.targets[i * test.outputs]}, {"y", predicted[i * test.outputs]}});
+  return {{"count", test.count},    {"mse", result.loss},   {"rmse", result.rmse}, {"mae", result.mae},
+          {"r2", result.r2},        {"image", false},       {"scatter", std::move(scatter)},
+          {"target", schema.target_names.empty() ? "" : schema.target_names[0]}};
 }
 
 // The first Dense layer's rows as 28x28 pictures, each unit scaled by its own largest |w|
@@ -141,28 +162,23 @@ nlohmann::json build_run_data(const RunInputs& inputs) {
     data["model"] = describe_model(*inputs.model, inputs.name);
     Network<float> network = make_inference_network<float>(*inputs.model);
     data["weights"] = first_layer_weights(network);
-    if (inputs.mnist && inputs.model->spec.sizes.front() == static_cast<int>(inputs.mnist->test.features)) {
+    if (inputs.test && inputs.model->spec.sizes.front() == static_cast<int>(inputs.test->features)) {
       nlohmann::json mistakes = nlohmann::json::array();
-      const Dataset& test = inputs.mnist->test;
-      const DataSchema& schema = inputs.model->data;
-      const bool same = test.scaling.kind == schema.scaling.kind && test.scaling.mean == schema.scaling.mean &&
-                        test.scaling.deviation == schema.scaling.deviation;
-      Dataset rescaled;
-      if (!same) rescaled = test, rescaled.scaling = schema.scaling;  // a copy only when it must
-      data["evaluation"] = evaluate_on_test(network, same ? test : rescaled, schema.classes, mistakes);
+      data["evaluation"] = inputs.model->data.classes.empty()
+                               ? regression_on_test(network, *inputs.test, inputs.model->data)
+                               : evaluate_on_test(network, *inputs.test, inputs.model->data.classes, mistakes);
       data["misclassified"] = std::move(mistakes);
     }
   } else {
     data["notes"].push_back("no model file: the weights, confusion matrix and mistakes need one");
   }
 
-  if (inputs.mnist) {
-    const Dataset& train = inputs.mnist->train;
+  if (inputs.samples && is_digit_image(*inputs.samples)) {
+    const Dataset& train = *inputs.samples;
     for (std::size_t i = 0; i < std::min<std::size_t>(kSampleImages, train.count); ++i)
       data["samples"].push_back({{"label", train.labels[i]}, {"image", digit_data_uri(train.row_bytes(i))}});
-  } else if (!inputs.data_note.empty()) {
-    data["notes"].push_back(inputs.data_note);
   }
+  if (!inputs.data_note.empty()) data["notes"].push_back(inputs.data_note);
   return data;
 }
 
@@ -232,14 +248,19 @@ std::string render_report_html(const nlohmann::json& run_data) {
   return html;
 }
 
-bool load_mnist_if_present(const std::string& dir, Mnist& mnist, std::string& note) {
-  if (!mnist_present(dir)) {
-    note = "MNIST not found in " + dir + " (run `backprop fetch-mnist --dir " + dir +
-           "`): no confusion matrix, mistakes or sample images";
+bool load_run_sets(const DataOptions& data, const DataSchema& schema, Dataset& test, Dataset& samples,
+                   std::string& note) {
+  try {
+    test = load_test_for(data, schema);
+    if (schema.rows == 28 && schema.cols == 28) samples = load_test_for(data, schema, true);
+    return true;
+  } catch (const Error& e) {
+    note = std::string(e.what()) + ": no confusion matrix, mistakes or sample images";
+    std::error_code ignored;
+    if (schema.rows == 28 && schema.cols == 28 && !fs::is_regular_file(data.path, ignored))
+      note += " (for MNIST: backprop fetch-mnist --dir " + data.path + ")";
     return false;
   }
-  mnist = load_mnist(dir);
-  return true;
 }
 
 }  // namespace backprop::web

@@ -53,9 +53,7 @@ struct Server::Impl {
   ServerOptions options;
   ModelFile model;
   std::unique_ptr<PredictApi> api;
-  Mnist mnist;
-  bool have_mnist = false;
-  std::string data_note;
+  DataOptions data;  // where run pages find their models' test sets (--data)
   std::mutex cache_mutex;  // guards cache; held while a page is computed (one at a time)
   std::map<std::string, CachedRun> cache;
   std::unique_ptr<HttpServer> http;  // last: stopped and joined before the rest goes
@@ -114,8 +112,11 @@ struct Server::Impl {
     inputs.name = name.empty() ? fs::path(options.model_path).filename().string() : name;
     inputs.metrics_path = entry.metrics_path;
     inputs.model = model_ptr;
-    inputs.mnist = have_mnist ? &mnist : nullptr;
-    inputs.data_note = data_note;
+    Dataset test, samples;  // each model's own: its classes, scaling and held-out rows
+    if (model_ptr && load_run_sets(data, model_ptr->data, test, samples, inputs.data_note)) {
+      inputs.test = &test;
+      inputs.samples = samples.count ? &samples : nullptr;
+    }
     CachedRun fresh{metrics_time, model_time, {}};
     try {
       fresh.data = build_run_data(inputs);
@@ -179,8 +180,7 @@ Server::Server(const ServerOptions& options) : impl_(std::make_unique<Impl>(opti
   s.model = read_model(options.model_path);
   s.api = std::make_unique<PredictApi>(s.model, fs::path(options.model_path).filename().string());
   if (!options.runs_dir.empty()) list_runs(options.runs_dir);  // fail now on a bad directory
-  const std::string data_dir = resolve_data_dir(options.data_dir);
-  s.have_mnist = load_mnist_if_present(data_dir, s.mnist, s.data_note);
+  s.data.path = resolve_data_dir(options.data_dir);
 
   HttpLimits limits;
   limits.max_body = options.max_body;

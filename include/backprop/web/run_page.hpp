@@ -1,7 +1,8 @@
 // The run page's data: a training run's metrics (the JSON Lines of `train --metrics`), its
-// model (architecture, first-layer weights) and what the model does on MNIST's test set
-// (confusion matrix, misclassified digits), plus sample training images. The same JSON
-// feeds the served page (GET /api/runs/NAME) and the self-contained report file.
+// model (architecture, first-layer weights) and what the model does on its test set (the K x K
+// confusion matrix and, for digit images, the misclassified ones; for regression predicted
+// against true), plus sample training images. The same JSON feeds the served page
+// (GET /api/runs/NAME) and the self-contained report file.
 //
 // Pictures are PNG data URIs, so the report needs no other file.
 #pragma once
@@ -11,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backprop/data/idx.hpp"
+#include "backprop/data/readers.hpp"
 #include "backprop/io/model_file.hpp"
 
 namespace backprop::web {
@@ -24,8 +25,9 @@ struct RunInputs {
   std::string name;                 // shown as the page title
   std::string metrics_path;         // "" = no learning curves
   const ModelFile* model = nullptr; // nullptr = no architecture, weights or evaluation
-  const Mnist* mnist = nullptr;     // nullptr = no evaluation and no samples
-  std::string data_note;            // why mnist is missing, shown on the page
+  const Dataset* test = nullptr;    // the model's test set (load_run_sets); nullptr = no evaluation
+  const Dataset* samples = nullptr; // training images to show (28x28 only); nullptr = none
+  std::string data_note;            // why the data is missing, shown on the page
 };
 
 // Limits on what the page shows.
@@ -49,8 +51,12 @@ std::vector<RunEntry> list_runs(const std::string& dir);
 // that opens from disk without a server or a network.
 std::string render_report_html(const nlohmann::json& run_data);
 
-// Loads MNIST from dir when all four files are there; otherwise returns false and says why
+// The sets a model's page shows, from the data it was trained on (any dataset the readers
+// take: an IDX directory, a CSV or .npz file): the test set load_test_for gives (the file's
+// own, --test, or the rows the run held out) and, for 28x28 images, the training set for the
+// samples. On any error (no such data, other features or classes) returns false and says why
 // in note. Never downloads.
-bool load_mnist_if_present(const std::string& dir, Mnist& mnist, std::string& note);
+bool load_run_sets(const DataOptions& data, const DataSchema& schema, Dataset& test, Dataset& samples,
+                   std::string& note);
 
 }  // namespace backprop::web
