@@ -8,8 +8,10 @@
 #include <omp.h>
 
 #include <numeric>
+#include <vector>
 
 #include "backprop/nn/init.hpp"
+#include "backprop/nn/subnormals.hpp"
 #include "backprop/train/trainer.hpp"
 
 namespace backprop {
@@ -139,3 +141,23 @@ TEST(FusedUpdate, SameBitsWithAnyThreadCount) {
 
 }  // namespace
 }  // namespace backprop
+
+// Training flushes subnormals (subnormals.hpp) on every thread of the team, and gives each its
+// mode back after: Python's or an embedding program's arithmetic is unchanged outside.
+TEST(FlushSubnormals, OnEveryThreadWhileAliveOnlyAndStateStillTrains) {
+  volatile float tiny = 1e-40f;  // subnormal in float32
+  const auto product_on_each_thread = [&] {
+    std::vector<float> out(static_cast<std::size_t>(omp_get_max_threads()), -1.0f);
+#pragma omp parallel
+    out[static_cast<std::size_t>(omp_get_thread_num())] = tiny * 0.5f;
+    return out;
+  };
+  for (float x : product_on_each_thread()) EXPECT_GT(x, 0.0f);  // IEEE: a subnormal result
+  {
+    const backprop::FlushSubnormals flush;
+    EXPECT_EQ(tiny * 0.5f, 0.0f);
+    for (float x : product_on_each_thread()) EXPECT_EQ(x, 0.0f);
+  }
+  EXPECT_GT(tiny * 0.5f, 0.0f);
+  for (float x : product_on_each_thread()) EXPECT_GT(x, 0.0f);
+}

@@ -14,6 +14,7 @@
 
 #include "backprop/error.hpp"
 #include "backprop/io/model_file.hpp"
+#include "backprop/nn/subnormals.hpp"
 
 namespace backprop::python {
 
@@ -200,6 +201,7 @@ class Model final : public ModelBase {
     bool interrupted = false;
     {
       py::gil_scoped_release release;
+      const FlushSubnormals flush;  // as the trainer's epoch (subnormals.hpp); Python's mode is restored
       using Clock = std::chrono::steady_clock;
       auto last_check = Clock::now();
       if (order_.size() != n) {  // each epoch shuffles the last one's order, as the trainer does

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "backprop/error.hpp"
+#include "backprop/nn/subnormals.hpp"
 #include "backprop/train/regression.hpp"
 
 namespace backprop {
@@ -189,6 +190,7 @@ T Trainer<T>::step(const Dataset& data, const std::size_t* indices, std::size_t 
 
 template <typename T>
 double Trainer<T>::train_epoch(const Dataset& data, const Progress& progress) {
+  const FlushSubnormals flush;  // subnormals.hpp: optimizer state decays into them and stays
   interrupted_ = false;
   if (epoch_position_ == 0) {  // a new epoch (not the rest of one stopped half-way)
     if (order_.size() != data.count) {
