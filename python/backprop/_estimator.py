@@ -211,7 +211,7 @@ class _BaseMLP(BaseEstimator):
             if self.schedule is None:
                 self._core.set_schedule(_backprop.Schedule("constant", self._current_learning_rate()))
             try:
-                loss, _, steps = self._core.epoch(X, targets, batch, bool(self.shuffle))
+                loss, _, steps = self._core.epoch(X, targets, batch, bool(self.shuffle), checked=True)  # finite: _validate_data
             except KeyboardInterrupt:
                 # The model stands as it was after the last whole step: usable, and reported so.
                 if self.verbose:

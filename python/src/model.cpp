@@ -30,8 +30,10 @@ std::string shape_text(const py::array& a) {
 }
 
 // X as (N, features) C-order T: the caller's own memory when it already is that, else one copy.
+// Its values are checked to be finite unless the caller has (the estimator's _validate_data
+// does, once per fit, where this would scan the whole of X again every epoch).
 template <typename T>
-Rows<T> features(py::array X, int width) {
+Rows<T> features(py::array X, int width, bool check_finite = true) {
   auto rows = Rows<T>::ensure(X);
   if (!rows) throw py::error_already_set();
   if (rows.ndim() != 2)
@@ -41,7 +43,7 @@ Rows<T> features(py::array X, int width) {
                 std::to_string(width));
   const T* data = rows.data();
   const std::size_t n = static_cast<std::size_t>(rows.size());
-  if (Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(data, Eigen::Index(n)).allFinite()) return rows;
+  if (!check_finite || Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(data, Eigen::Index(n)).allFinite()) return rows;
   for (std::size_t i = 0; i < n; ++i)  // find the first bad entry, to name it
     if (!std::isfinite(static_cast<double>(data[i])))
       throw Error("X holds " + std::to_string(double(data[i])) + " at row " + std::to_string(i / width) +
@@ -192,9 +194,10 @@ class Model final : public ModelBase {
   long long global_step() const override { return global_step_; }
   void set_sparse_input(bool on) override { net_.set_sparse_input(on); }
 
-  EpochResult epoch(py::array X_in, py::array y_in, std::size_t batch, bool shuffle, bool sum_reduction) override {
+  EpochResult epoch(py::array X_in, py::array y_in, std::size_t batch, bool shuffle, bool sum_reduction,
+                    bool checked) override {
     if (batch == 0) throw Error("batch_size must be positive");
-    const auto X = features<T>(X_in, spec().sizes.front());
+    const auto X = features<T>(X_in, spec().sizes.front(), !checked);
     Targets targets = read_targets(y_in, X.shape(0));
     const std::size_t n = targets.count;
     EpochResult result;

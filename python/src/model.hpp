@@ -55,7 +55,8 @@ class ModelBase {
   virtual long long global_step() const = 0;
   // Whether the first layer skips zero inputs (on by default: for mostly-zero data like MNIST's).
   virtual void set_sparse_input(bool on) = 0;
-  virtual EpochResult epoch(py::array X, py::array y, std::size_t batch, bool shuffle, bool sum_reduction) = 0;
+  virtual EpochResult epoch(py::array X, py::array y, std::size_t batch, bool shuffle, bool sum_reduction,
+                            bool checked) = 0;
   virtual py::tuple evaluate(py::array X, py::array y, std::size_t batch) = 0;
   // A model file with data's schema (the features' scaling, the class names) for the CLI.
   virtual void save(const std::string& path, const DataSchema& data) const = 0;

@@ -142,12 +142,13 @@ PYBIND11_MODULE(_backprop, m) {
       .def("set_schedule", &ModelBase::set_schedule)
       .def("set_sparse_input", &ModelBase::set_sparse_input)
       .def("epoch",
-           [](ModelBase& self, py::array X, py::array y, std::size_t batch, bool shuffle, bool sum_reduction) {
-             const auto r = self.epoch(X, y, batch, shuffle, sum_reduction);
+           [](ModelBase& self, py::array X, py::array y, std::size_t batch, bool shuffle, bool sum_reduction,
+              bool checked) {
+             const auto r = self.epoch(X, y, batch, shuffle, sum_reduction, checked);
              return py::make_tuple(r.loss, r.batch_loss, r.steps);
            },
            py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true,
-           py::arg("sum_reduction") = false)
+           py::arg("sum_reduction") = false, py::arg("checked") = false)
       .def("evaluate", &ModelBase::evaluate, py::arg("X"), py::arg("y"), py::arg("batch_size") = 1000)
       // save(path, classes, scaling, mean, deviation, target_mean, target_deviation): the DATA
       // section says how the CLI turns its files' values into this network's inputs.

@@ -121,7 +121,8 @@ def test_keyboard_interrupt_stops_at_a_step_and_leaves_a_usable_model():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20000, 50)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    clf = backprop.MLPClassifier(hidden_layer_sizes=(256,), batch_size=32, max_iter=1000, random_state=0)
+    clf = backprop.MLPClassifier(hidden_layer_sizes=(256,), batch_size=32, max_iter=1000, n_iter_no_change=1000,
+                                 random_state=0)  # no early stop: still training at the signal
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     with pytest.raises(KeyboardInterrupt):
