@@ -50,7 +50,7 @@ void read_images(const std::string& path, const ModelFile& model, const std::str
 // the label column optional, the feature count checked; an .npz's train and test parts both.
 Dataset read_rows_for_model(const std::string& path, const DataSchema& d, const std::string& label) {
   ReadOptions options;
-  options.label = label;
+  options.label = label.empty() ? label_columns(d) : label;  // the model's, when the file has it
   options.regression = d.classes.empty();
   options.classes = options.regression ? nullptr : &d.classes;
   options.label_optional = true;

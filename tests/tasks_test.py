@@ -97,6 +97,9 @@ def regression(backprop, work):
     ev = json.loads(run(backprop, "eval", "--model", model, "--data", train, "--test", test, "--label", "y1,y2", "--json"))
     check(abs(ev.get("r2", 0) - last["test_r2"]) < 1e-9 and abs(ev.get("rmse", 0) - last["test_rmse"]) < 1e-9,
           f"regression: eval's r2 {ev.get('r2')} / rmse {ev.get('rmse')} are the last epoch's")
+    # The model keeps its target columns: without --label, eval reads y1, y2 as training did.
+    ev = json.loads(run(backprop, "eval", "--model", model, "--data", train, "--test", test, "--json"))
+    check(abs(ev.get("r2", 0) - last["test_r2"]) < 1e-9, f"regression: eval without --label: r2 {ev.get('r2')}")
 
 
 def softmax(z):
@@ -164,12 +167,34 @@ def classification(backprop, work):
     check(worst < 1e-5, f"onnx: the graph on raw features = predict's probabilities (max diff {worst:.2e})")
 
 
+def stored_label(backprop, work):
+    """The label column's name is kept in the model: eval, predict and report read the file as
+    training did, without --label again, though the column is neither last nor named label."""
+    rng = np.random.default_rng(5)
+    kinds = ["setosa", "versicolor", "virginica"]
+    labels = rng.integers(0, 3, size=400)
+    x = np.array([[0, 0, 0], [3, 0, 1], [0, 3, -1]], dtype=float)[labels] + rng.normal(scale=0.7, size=(400, 3))
+    data = os.path.join(work, "flowers.csv")
+    write_csv(data, ["species", "a", "b", "c"], [[kinds[k]] + list(map(repr, r)) for r, k in zip(x, labels)])
+    model, metrics = os.path.join(work, "flowers.model"), os.path.join(work, "flowers.jsonl")
+    run(backprop, "train", "--data", data, "--label", "species", "--hidden", "8", "--optimizer", "adam",
+        "--lr", "0.01", "--epochs", "10", "--seed", "1", "--quiet", "--out", model, "--metrics", metrics)
+    last = json.loads(open(metrics).read().splitlines()[-1])
+    ev = json.loads(run(backprop, "eval", "--model", model, "--data", data, "--json"))
+    check(abs(ev.get("accuracy", -1) - last["test_accuracy"]) < 1e-12,
+          f"stored label: eval without --label scores the held-out rows as training did "
+          f"({ev.get('accuracy')} vs {last['test_accuracy']})")
+    out = json.loads(run(backprop, "predict", "--model", model, "--json", data))
+    check("accuracy" in out, "stored label: predict finds the label column without --label")
+
+
 def main():
     backprop, work = sys.argv[1:3]
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     regression(backprop, work)
     classification(backprop, work)
+    stored_label(backprop, work)
     print(f"{len(failures)} failed" if failures else "all passed")
     return 1 if failures else 0
 

@@ -131,6 +131,7 @@ struct CsvState {
     for (std::size_t c = 0; c < header.size(); ++c) {
       if (roles[c].kind == Role::feature) data.feature_names.push_back(header[c]);
       if (roles[c].kind == Role::target) data.target_names.push_back(header[c]);
+      if (roles[c].kind == Role::label) data.label_name = header[c];
     }
     // Rows <= lines: one reservation, at the final size unless fields hold line breaks. A row
     // takes at least one byte per column (a comma or its line end), so a file of empty lines

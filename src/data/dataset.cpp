@@ -58,6 +58,7 @@ DataSchema schema_of(const Dataset& train) {
   s.classes = train.classes;
   s.feature_names = train.feature_names;
   s.target_names = train.target_names;
+  s.label_name = train.label_name;
   s.scaling = train.scaling;
   s.target_mean = train.target_mean;
   s.target_deviation = train.target_deviation;
@@ -104,6 +105,7 @@ Dataset Dataset::subset(const std::vector<std::size_t>& indices) const {
   out.classes = classes;
   out.feature_names = feature_names;
   out.target_names = target_names;
+  out.label_name = label_name;
   out.scaling = scaling;
   out.target_mean = target_mean;
   out.target_deviation = target_deviation;

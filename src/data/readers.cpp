@@ -225,8 +225,16 @@ TrainTest load_train_test(const DataOptions& o) {
   return out;
 }
 
+std::string label_columns(const DataSchema& schema) {
+  if (!schema.classes.empty()) return schema.label_name;
+  std::string names;
+  for (const std::string& name : schema.target_names) names += (names.empty() ? "" : ",") + name;
+  return names;
+}
+
 Dataset load_test_for(const DataOptions& o, const DataSchema& schema, bool training_part) {
   ReadOptions read = o.read;
+  if (read.label.empty()) read.label = label_columns(schema);  // as training read the file
   read.regression = schema.classes.empty();
   read.classes = read.regression ? nullptr : &schema.classes;
   read.features = schema.features;

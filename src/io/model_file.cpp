@@ -224,6 +224,7 @@ std::string data_payload(const DataSchema& d, const NetworkSpec& spec) {
   for (const std::string& name : d.target_names) out.text(name);
   out.f64(d.test_split);
   out.u64(d.split_seed);
+  out.text(d.label_name);  // last: files written before it end at the split seed
   return out.str();
 }
 
@@ -278,6 +279,10 @@ DataSchema parse_data(ByteReader in, const NetworkSpec& spec) {
   d.test_split = in.f64("test split");
   if (!(d.test_split >= 0 && d.test_split < 1)) in.fail("malformed: test split " + std::to_string(d.test_split));
   d.split_seed = in.u64("split seed");
+  if (in.remaining() > 0) {
+    d.label_name = in.text("label column");
+    if (d.label_name.size() > kMaxClassName) in.fail("malformed: label column name of " + std::to_string(d.label_name.size()) + " bytes");
+  }
   in.expect_end();
   return d;
 }

@@ -54,6 +54,7 @@ struct Dataset {
   std::vector<double> target_mean, target_deviation;
   std::vector<std::string> classes;  // class names; labels index them
   std::vector<std::string> feature_names, target_names;  // a CSV header's; empty when none
+  std::string label_name;            // a CSV's label column (classification); "" when none
   Scaling scaling;                   // applied by gather_batch
 
   bool is_bytes() const { return values.empty(); }  // an empty dataset counts as bytes
@@ -79,6 +80,9 @@ struct DataSchema {
   std::size_t rows = 0, cols = 0;     // image shape, 0 when the features are no image
   std::vector<std::string> classes;   // class names (classification); empty for regression
   std::vector<std::string> feature_names, target_names;  // empty, or one per feature / target
+  // A CSV's label column (classification; regression's are target_names), so that eval, report
+  // and predict read the file as training did without --label again; "" for IDX and .npz.
+  std::string label_name;
   Scaling scaling;
   // Regression: the targets were standardised for training, t' = (t - mean) / deviation.
   std::vector<double> target_mean, target_deviation;

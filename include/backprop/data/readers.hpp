@@ -80,6 +80,10 @@ TrainTest load_train_test(const DataOptions& options);
 // The test set of a model trained on `options.path`: `options.test_path` when given, else the
 // file's own test part, else the rows the training run held out (schema.test_split and
 // split_seed). Labels are looked up in schema.classes and the model's scaling is applied.
+// A CSV's label column (or comma-separated target columns) read when training: what
+// `--label` defaults to for its model. Labels are read from that column unless
+// options.read.label names another.
+std::string label_columns(const DataSchema& schema);
 Dataset load_test_for(const DataOptions& options, const DataSchema& schema, bool training_part = false);
 
 }  // namespace backprop
