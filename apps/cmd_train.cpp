@@ -192,11 +192,16 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   const auto write_checkpoint = [&] {
     if (root) save_checkpoint(o.checkpoint, network, trainer.state(), run_config, &schema);
   };
-  bool first_epoch = true;
+  bool judged = false;
   const auto on_epoch = [&](const EpochMetrics& m) {
     if (!root) return;
     print_epoch(m);
-    if (std::exchange(first_epoch, false)) warn_if_not_learning(m, spec, o.lr);  // once, said why
+    // Once, after enough steps to have moved (an epoch of a small table is a few steps).
+    const bool last_epoch = m.epoch + 1 >= config.epochs || trainer.stopped_early();
+    if (!judged && (trainer.global_step() >= kStepsBeforeJudging || last_epoch)) {
+      judged = true;
+      warn_if_not_learning(m, spec, o.lr);
+    }
     if (!o.metrics.empty()) {
       metrics_text += to_json(m, o.ranks, schema).dump() + "\n";
       write_file_atomic(o.metrics, metrics_text);  // whole file each epoch: never half a line

@@ -57,11 +57,14 @@ Warmup parse_warmup(const std::string& text);  // throws UsageError
 // fresh run and a resumed one alike, before any data is loaded or output created.
 void validate_train_options(const TrainOptions& o);
 
-// After a run's first epoch: when its training loss is no lower than chance (ln C for softmax,
+// Once a run has taken kStepsBeforeJudging steps (or ends): when its training loss is no lower than chance (ln C for softmax,
 // 0.5 (1 - 1/C) for mse) or its evaluation accuracy below 1.5/C, one warning on stderr with the
 // likely causes. not_learning is the test, warn_if_not_learning prints.
 double chance_loss(HeadKind head, int classes);
 bool not_learning(const EpochMetrics& m, HeadKind head, int classes);
+// The check waits for the first epoch that ends at or after this many steps (MNIST's first
+// epoch has 938; a 1,437-row table at batch 200 has 8, and still sits near chance after one).
+constexpr long long kStepsBeforeJudging = 100;
 void warn_if_not_learning(const EpochMetrics& m, const NetworkSpec& spec, double lr);
 
 // The options as JSON (threads: the count actually used), and back; errors name `source`.

@@ -184,6 +184,18 @@ def main():
     res = run(["train", "--preset", "seed", "--epochs", "1"] + small)
     check(res.returncode == 0 and "warning" not in res.stderr, f"a learning run gets none: {res.stderr.strip()}")
     check(", 1 thread," in res.stdout, f"'1 thread', not '1 threads': {res.stdout.splitlines()[:1]}")
+    # A small table's epoch is 2 steps: judged after 100 steps, not after the first epoch.
+    import random
+    rows = random.Random(4)
+    with open(w("two.csv"), "w") as f:
+        f.write("a,b,label\n")
+        for i in range(300):
+            k = i % 2
+            f.write(f"{rows.gauss(2 * k - 1, 0.5)},{rows.gauss(0, 1)},{'yes' if k else 'no'}\n")
+    res = run(["train", "--data", w("two.csv"), "--hidden", "8", "--optimizer", "adam", "--lr", "0.01",
+               "--batch", "200", "--epochs", "60", "--quiet"])
+    check(res.returncode == 0 and "warning" not in res.stderr,
+          f"a table at 2 steps an epoch that learns gets no warning: {res.stderr.strip()}")
 
     # 10. A passive OpenMP wait unless the user chose a policy (bench/busy_machine.sh measures why).
     def wait_policy(extra_env):
