@@ -24,7 +24,7 @@ start_competitor() { python3 -c 'while True: pass' & spinner=$!; sleep 0.5; }
 stop_competitor() { kill "$spinner"; wait "$spinner" 2>/dev/null || true; spinner=""; }
 trap '[ -n "$spinner" ] && kill "$spinner" 2>/dev/null' EXIT
 
-configs=("spin:GOMP_SPINCOUNT=300000" "passive:OMP_WAIT_POLICY=passive")  # passive: what backprop sets unless told
+configs=("spin:GOMP_SPINCOUNT=300000" "passive:OMP_WAIT_POLICY=passive" "short:GOMP_SPINCOUNT=10000")  # short: what backprop sets unless told
 printf '%-6s %-8s %-8s %s\n' round policy machine "epoch s"
 for ((r = 1; r <= rounds; ++r)); do
   for machine in idle busy; do
@@ -44,16 +44,17 @@ python3 - "${TMPDIR:-/tmp}/busy_machine.$$" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 med = {}
-for name in ("spin", "passive"):
+for name in ("spin", "passive", "short"):
     for machine in ("idle", "busy"):
         values = [float(r[3]) for r in rows if r[1] == name and r[2] == machine and len(r) > 3]
         med[name, machine] = statistics.median(values) if values else float("nan")
 print()
 for (name, machine), m in med.items():
     print(f"median {name:8s} {machine:5s} {m:7.3f} s")
-for name in ("spin", "passive"):
+for name in ("spin", "passive", "short"):
     print(f"{name}: busy / idle = {med[name, 'busy'] / med[name, 'idle']:.3f}")
 for machine in ("idle", "busy"):
-    print(f"{machine}: passive / spin = {med['passive', machine] / med['spin', machine]:.4f}")
+    print(f"{machine}: passive / spin = {med['passive', machine] / med['spin', machine]:.4f}, "
+          f"short / spin = {med['short', machine] / med['spin', machine]:.4f}")
 PY
 rm -f "${TMPDIR:-/tmp}/busy_machine.$$"
