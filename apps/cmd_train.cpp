@@ -271,7 +271,7 @@ int train_command(const TrainOptions& o, const CLI::App& sub) {
 Command add_train(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* sub = app.add_subcommand("train", "Train a network on MNIST or your own data (IDX, CSV, .npz)");
-  sub->add_option("--preset", o->preset, "Named configuration (seed, fast, relu-adam, best, best-plain); later flags override it");
+  sub->add_option("--preset", o->preset, "Named configuration (seed, fast, fast99, relu-adam, best, best-plain); later flags override it");
   o->network.add_to(*sub);
   sub->add_option("--data", o->data_dir,
                   "Training data: a directory of IDX files, a .csv or a .npz (default: MNIST in $BACKPROP_DATA or ./data/mnist)");
