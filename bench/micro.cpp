@@ -7,7 +7,11 @@
 //                    gradients summed), on batch after batch of a shuffled training set.
 //                    items_per_second = samples/s; GFLOP/s counts the products only:
 //                    2 (2 * 784 H + 3 H 10) per sample (forward, both weight gradients, dh).
-//   BM_Evaluate      evaluate() of the 10,000 test images, batches of 1000 (the seed's).
+//                    sparse GFLOP/s counts only the products the sparse first layer has to do:
+//                    2 (2 nnz H + 3 H 10) per sample, nnz = the mean nonzero pixels of an image
+//                    (bench/seed_bound.sh sets it against the sgemm rate of the same run).
+//   BM_Evaluate/N    evaluate() of the 10,000 test images, batches of 1000 (the seed's), for the
+//                    seed's network (N = 0: sigmoid, seed init) and --preset fast's (1: ReLU, He).
 //   BM_Predict       Network<float>::predict of one image, a (784, 1) matrix: the latency of a
 //                    single prediction.
 //   BM_EigenGemm/N   Eigen's own N x N x N float product: the peak of the product the library
@@ -56,6 +60,19 @@ NetworkSpec seed_spec(int hidden) {
 // layers, and dh = dz2 W2^T (no dx for the first layer).
 double step_flops_per_sample(int hidden) { return 2.0 * (2.0 * 784 * hidden + 3.0 * hidden * 10); }
 
+// The mean number of nonzero pixels of a training image: the first layer's forward pass and
+// weight gradient need 2 nnz H multiply-adds a sample, not 2 784 H.
+double mean_nonzeros() {
+  static const double mean = [] {
+    const Dataset& train = mnist().train;
+    std::size_t nonzero = 0;
+    for (std::uint8_t p : train.bytes) nonzero += p != 0;
+    return double(nonzero) / double(train.count);
+  }();
+  return mean;
+}
+double sparse_step_flops_per_sample(int hidden) { return 2.0 * (2.0 * mean_nonzeros() * hidden + 3.0 * hidden * 10); }
+
 void BM_Step(benchmark::State& state) {
   const auto batch = static_cast<std::size_t>(state.range(0));
   const int hidden = static_cast<int>(state.range(1));
@@ -83,6 +100,10 @@ void BM_Step(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(
       step_flops_per_sample(hidden) * double(batch) * double(state.iterations()) / 1e9,
       benchmark::Counter::kIsRate);
+  state.counters["sparse GFLOP/s"] = benchmark::Counter(
+      sparse_step_flops_per_sample(hidden) * double(batch) * double(state.iterations()) / 1e9,
+      benchmark::Counter::kIsRate);
+  state.counters["nnz"] = mean_nonzeros();
 }
 BENCHMARK(BM_Step)
     ->ArgNames({"B", "H"})
@@ -122,13 +143,17 @@ BENCHMARK(BM_StepOptimizer)->DenseRange(0, 4)->Unit(benchmark::kMicrosecond);
 
 void BM_Evaluate(benchmark::State& state) {
   const Dataset& test = mnist().test;
+  const bool relu = state.range(0) == 1;
+  NetworkSpec spec = seed_spec(256);
+  if (relu) spec.activations = {Activation::relu};
   std::mt19937_64 rng(1);
-  Network<float> network(seed_spec(256), &rng);
-  initialize(network, InitScheme::seed, rng);
+  Network<float> network(spec, &rng);
+  initialize(network, relu ? InitScheme::he_normal : InitScheme::seed, rng);
   for (auto _ : state) benchmark::DoNotOptimize(evaluate(network, test, 1000).accuracy);
+  state.SetLabel(relu ? "784-256-10 relu" : "784-256-10 sigmoid (seed)");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * test.count));
 }
-BENCHMARK(BM_Evaluate)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Evaluate)->DenseRange(0, 1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Predict(benchmark::State& state) {
   const Dataset& test = mnist().test;

@@ -183,6 +183,52 @@ TEST(SparseTraining, SameParametersAsTheDenseFirstLayer) {
     }
 }
 
+// evaluate() and predict_classes() with the first layer on the sparse path against the dense
+// products: the same logits batch by batch (a short last batch), the same loss, and, in f64,
+// the same predictions. Sizes cross the forward pass's tiles (128 floats, 64 doubles), their
+// one-vector tails and the rows after them.
+template <typename T>
+void check_evaluation(const std::vector<int>& sizes) {
+  NetworkSpec spec;
+  spec.sizes = sizes;
+  spec.activations = {Activation::sigmoid};
+  spec.validate(sizes.front(), sizes.back());
+  std::mt19937_64 data_rng(7);
+  const Dataset data = image_dataset(3 * 16 + 5, sizes.front(), sizes.back(), 0.8, data_rng);
+  std::mt19937_64 rng(8);
+  Network<T> network(spec, &rng);
+  initialize(network, InitScheme::xavier_normal, rng);
+  const std::string what = std::to_string(sizes.front()) + "-...-" + std::to_string(sizes.back());
+  std::vector<Matrix<T>> logits[2];
+  EvalResult result[2];
+  std::vector<std::int32_t> predicted[2];
+  for (int sparse = 0; sparse < 2; ++sparse) {
+    network.set_sparse_input(sparse == 1);
+    predicted[sparse] = predict_classes<T>(network, data, 16, [&](std::size_t, const Matrix<T>& batch_logits) {
+      logits[sparse].push_back(batch_logits);
+    });
+    EXPECT_EQ(network.dense_layers().front()->last_forward_sparse(), sparse == 1) << what;
+    result[sparse] = evaluate(network, data, 16);
+  }
+  ASSERT_EQ(logits[0].size(), 4u) << what;
+  ASSERT_EQ(logits[1].size(), 4u) << what;
+  for (std::size_t i = 0; i < logits[0].size(); ++i)
+    expect_near(logits[1][i], logits[0][i], what + ", batch " + std::to_string(i));
+  EXPECT_NEAR(result[1].loss, result[0].loss, 10 * double(tolerance<T>()) * std::max(1.0, result[0].loss)) << what;
+  if (std::is_same_v<T, double>) {
+    EXPECT_EQ(predicted[1], predicted[0]) << what;
+    EXPECT_EQ(result[1].accuracy, result[0].accuracy) << what;
+  }
+}
+
+TEST(SparseEvaluation, SameScoresAsTheDenseFirstLayer) {
+  for (const auto& sizes : {std::vector<int>{784, 256, 10}, std::vector<int>{17, 1, 3}, std::vector<int>{3, 1000, 17, 2},
+                            std::vector<int>{1000, 129, 10}, std::vector<int>{784, 300, 40, 7}}) {
+    check_evaluation<float>(sizes);
+    check_evaluation<double>(sizes);
+  }
+}
+
 TEST(SparseTraining, DenseBatchesTakeTheDenseProducts) {
   bool took_sparse = true;
   train<float>({784, 32, 10}, "sgd", true, 0.1, &took_sparse);  // 90% nonzero
