@@ -10,9 +10,14 @@
 #include <thread>
 
 #include "backprop/error.hpp"
+#include "backprop/version.hpp"
 #include "commands.hpp"
 #include "presets.hpp"
 #include "usage.hpp"
+
+namespace backprop::cli {
+const char* git_revision();  // git_revision.cpp, generated at build time (apps/CMakeLists.txt)
+}
 
 namespace {
 
@@ -76,7 +81,8 @@ int main(int argc, char** argv) {
   choose_openmp_wait(argv);
   CLI::App app{"backprop: fully connected networks trained by hand-derived backpropagation"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "backprop 0.1.0");
+  app.set_version_flag("--version", std::string("backprop ") + backprop::library_version() + " (git " +
+                                         backprop::cli::git_revision() + ")");
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.footer("Exit status: 0 done, 1 the work failed (a bad file, a write error), 2 a usage error.");
   std::vector<backprop::cli::Command> commands = backprop::cli::all_commands(app);

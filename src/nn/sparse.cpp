@@ -5,13 +5,23 @@
 // so that each core keeps its band of W, measured 7% slower on the 2-core machine.
 #include "backprop/nn/sparse.hpp"
 
+//
+// The kernels are compiled twice: for the build's baseline (x86-64-v3 in packages) and for
+// AVX-512, chosen at run time in one place, use_avx512(). The tile functions are always inlined,
+// so each copy gets the instruction set of the function it is inlined into.
 #include <omp.h>
-#ifdef __AVX512F__
+#if defined(__x86_64__)
 #include <immintrin.h>
+#define BACKPROP_X86 1
+#define BACKPROP_AVX512 __attribute__((target("avx512f")))
+#else
+#define BACKPROP_AVX512
 #endif
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <type_traits>
 
 namespace backprop {
@@ -51,13 +61,13 @@ template <typename T>
 constexpr int kTile = kVecs * kLanes<T>;
 
 template <typename T>
-Vec<T> load(const T* p) {
+[[gnu::always_inline]] inline Vec<T> load(const T* p) {
   Vec<T> v;
   std::memcpy(&v, p, sizeof v);  // an unaligned load
   return v;
 }
 template <typename T>
-void store(T* p, const Vec<T>& v) {
+[[gnu::always_inline]] inline void store(T* p, const Vec<T>& v) {
   std::memcpy(p, &v, sizeof v);
 }
 
@@ -77,7 +87,7 @@ void share(Index n, Index& begin, Index& end) {
 // (W, b and z already point at row r).
 // V vectors: kAffineVecs for whole tiles, 1 for the rows after them.
 template <typename T, int V>
-void affine_tile(const T* W, Index ldw, const T* b, const int* index, const T* value, int nnz, T* z) {
+[[gnu::always_inline]] inline void affine_tile(const T* W, Index ldw, const T* b, const int* index, const T* value, int nnz, T* z) {
   Vec<T> acc[V];
   for (int v = 0; v < V; ++v) acc[v] = load(b + v * kLanes<T>);
   for (int k = 0; k < nnz; ++k) {
@@ -92,7 +102,7 @@ void affine_tile(const T* W, Index ldw, const T* b, const int* index, const T* v
 // sum builds in registers over the examples where x_i is nonzero, then A's column is read
 // and written once per step (writing it once per nonzero instead measured 45% slower).
 template <typename T, int V>
-void outer_tile(const T* dz, Index ldz, T alpha, const int* col, const T* value, int nnz, T* a) {
+[[gnu::always_inline]] inline void outer_tile(const T* dz, Index ldz, T alpha, const int* col, const T* value, int nnz, T* a) {
   Vec<T> acc[V] = {};
   for (int k = 0; k < nnz; ++k) {
     const Vec<T> x = Vec<T>{} + value[k];
@@ -104,7 +114,7 @@ void outer_tile(const T* dz, Index ldz, T alpha, const int* col, const T* value,
 
 // g(r .. r + kTile) = sum_k value[k] dz(r .., col[k]): outer_tile's sum, stored.
 template <typename T, int V>
-void column_tile(const T* dz, Index ldz, const int* col, const T* value, int nnz, T* g) {
+[[gnu::always_inline]] inline void column_tile(const T* dz, Index ldz, const int* col, const T* value, int nnz, T* g) {
   Vec<T> acc[V] = {};
   for (int k = 0; k < nnz; ++k) {
     const Vec<T> x = Vec<T>{} + value[k];
@@ -114,28 +124,52 @@ void column_tile(const T* dz, Index ldz, const int* col, const T* value, int nnz
   for (int v = 0; v < V; ++v) store(g + v * kLanes<T>, acc[v]);
 }
 
+// AVX-512 where the CPU has it (and BACKPROP_ISA is not "baseline"): decided once.
+bool use_avx512() {
+#ifdef BACKPROP_X86
+  static const bool yes = [] {
+    const char* isa = std::getenv("BACKPROP_ISA");
+    return !(isa && std::string_view(isa) == "baseline") && __builtin_cpu_supports("avx512f");
+  }();
+  return yes;
+#else
+  return false;
+#endif
+}
+
+#ifdef BACKPROP_X86
+// The first whole blocks of 16 of a float column, 16 at a time: compare, then compress.
+// Returns where it stopped; n counts the nonzeros written.
+BACKPROP_AVX512 Index compact_nonzeros16(const float* column, Index rows, int* index, float* value, int& n) {
+  Index i = 0;
+  const __m512i step = _mm512_set1_epi32(16);
+  __m512i positions = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (; i + 16 <= rows; i += 16, positions = _mm512_add_epi32(positions, step)) {
+    const __m512 v = _mm512_loadu_ps(column + i);
+    const __mmask16 nonzero = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    if (!nonzero) continue;
+    // Compress in registers, then store all 16 lanes: n <= i, so they stay inside the column,
+    // and the lanes past the nonzeros are overwritten next. (Zen 4 runs a compressing
+    // store to memory in microcode, tens of times slower.)
+    _mm512_storeu_ps(value + n, _mm512_maskz_compress_ps(nonzero, v));
+    _mm512_storeu_si512(index + n, _mm512_maskz_compress_epi32(nonzero, positions));
+    n += __builtin_popcount(nonzero);
+  }
+  return i;
+}
+#endif
+
 // Writes the positions and values of column[0 .. rows)'s nonzeros; returns their count.
 template <typename T>
-int compact_nonzeros(const T* column, Index rows, int* index, T* value) {
+int compact_nonzeros(const T* column, Index rows, int* index, T* value, bool avx512) {
   int n = 0;
   Index i = 0;
-#ifdef __AVX512F__
-  if constexpr (std::is_same_v<T, float>) {  // 16 at a time: compare, then compress
-    const __m512i step = _mm512_set1_epi32(16);
-    __m512i positions = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    for (; i + 16 <= rows; i += 16, positions = _mm512_add_epi32(positions, step)) {
-      const __m512 v = _mm512_loadu_ps(column + i);
-      const __mmask16 nonzero = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
-      if (!nonzero) continue;
-      // Compress in registers, then store all 16 lanes: n <= i, so they stay inside the column,
-      // and the lanes past the nonzeros are overwritten next. (Zen 4 runs a compressing
-      // store to memory in microcode, tens of times slower.)
-      _mm512_storeu_ps(value + n, _mm512_maskz_compress_ps(nonzero, v));
-      _mm512_storeu_si512(index + n, _mm512_maskz_compress_epi32(nonzero, positions));
-      n += __builtin_popcount(nonzero);
-    }
+#ifdef BACKPROP_X86
+  if constexpr (std::is_same_v<T, float>) {
+    if (avx512) i = compact_nonzeros16(column, rows, index, value, n);
   }
 #endif
+  (void)avx512;
   for (; i + 8 <= rows; i += 8) {
     T chunk[8];
     std::memcpy(chunk, column + i, sizeof chunk);
@@ -156,6 +190,55 @@ int compact_nonzeros(const T* column, Index rows, int* index, T* value) {
   return n;
 }
 
+// Column j of z = W x + b (n rows): whole tiles, then single vectors, then the last rows.
+template <typename T>
+[[gnu::always_inline]] inline void affine_column(const T* W, Index n, const T* b, const int* index, const T* value,
+                                                 int count, T* zj) {
+  constexpr int N = kAffineVecs * kLanes<T>;
+  Index r = 0;
+  for (; r + N <= n; r += N) affine_tile<T, kAffineVecs>(W + r, n, b + r, index, value, count, zj + r);
+  for (; r + kLanes<T> <= n; r += kLanes<T>) affine_tile<T, 1>(W + r, n, b + r, index, value, count, zj + r);
+  for (; r < n; ++r) {  // the last rows, fewer than a vector
+    T acc = b[r];
+    for (int k = 0; k < count; ++k) acc += value[k] * W[r + index[k] * n];
+    zj[r] = acc;
+  }
+}
+template <typename T>
+void affine_column_baseline(const T* W, Index n, const T* b, const int* index, const T* value, int count, T* zj) {
+  affine_column(W, n, b, index, value, count, zj);
+}
+template <typename T>
+BACKPROP_AVX512 void affine_column_avx512(const T* W, Index n, const T* b, const int* index, const T* value,
+                                          int count, T* zj) {
+  affine_column(W, n, b, index, value, count, zj);
+}
+
+// Column i of A += alpha dz x^T (n rows), in the same three parts.
+template <typename T>
+[[gnu::always_inline]] inline void outer_column(const T* dz, Index n, Index ldz, T alpha, const int* col,
+                                                const T* value, int count, T* a) {
+  constexpr int N = kTile<T>;
+  Index r = 0;
+  for (; r + N <= n; r += N) outer_tile<T, kVecs>(dz + r, ldz, alpha, col, value, count, a + r);
+  for (; r + kLanes<T> <= n; r += kLanes<T>) outer_tile<T, 1>(dz + r, ldz, alpha, col, value, count, a + r);
+  for (; r < n; ++r) {
+    T acc = 0;
+    for (int k = 0; k < count; ++k) acc += value[k] * dz[r + col[k] * ldz];
+    a[r] += alpha * acc;
+  }
+}
+template <typename T>
+void outer_column_baseline(const T* dz, Index n, Index ldz, T alpha, const int* col, const T* value, int count,
+                           T* a) {
+  outer_column(dz, n, ldz, alpha, col, value, count, a);
+}
+template <typename T>
+BACKPROP_AVX512 void outer_column_avx512(const T* dz, Index n, Index ldz, T alpha, const int* col, const T* value,
+                                         int count, T* a) {
+  outer_column(dz, n, ldz, alpha, col, value, count, a);
+}
+
 }  // namespace
 
 template <typename T>
@@ -170,6 +253,7 @@ double SparseColumns<T>::assign(const Matrix<T>& x, double max_density, bool by_
   grow(col_index, rows * cols);
   grow(col_value, rows * cols);
   const int threads = threads_for(double(rows) * double(cols) * 4);  // a scan costs a few operations an entry
+  const bool avx512 = use_avx512();
   long long total = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
   {
@@ -179,7 +263,7 @@ double SparseColumns<T>::assign(const Matrix<T>& x, double max_density, bool by_
       const T* column = x.col(j).data();
       int* index = col_index.data() + j * rows;
       T* value = col_value.data() + j * rows;
-      const int n = compact_nonzeros(column, rows, index, value);
+      const int n = compact_nonzeros(column, rows, index, value, avx512);
       col_count[static_cast<std::size_t>(j)] = n;
       total += n;
     }
@@ -214,39 +298,27 @@ double SparseColumns<T>::assign(const Matrix<T>& x, double max_density, bool by_
 
 template <typename T>
 void sparse_affine(const Matrix<T>& W, const Matrix<T>& b, const SparseColumns<T>& x, Matrix<T>& z) {
-  constexpr int N = kAffineVecs * kLanes<T>;
-  const Index n = W.rows(), batch = x.cols, ldw = W.rows();
+  const Index n = W.rows(), batch = x.cols;
   z.resize(n, batch);
   long long nnz = 0;
   for (Index j = 0; j < x.cols; ++j) nnz += x.col_count[std::size_t(j)];
+  const auto column = use_avx512() ? affine_column_avx512<T> : affine_column_baseline<T>;
 #pragma omp parallel num_threads(threads_for(double(nnz) * double(n)))
   {
     Index begin, end;
     share(batch, begin, end);
-    for (Index j = begin; j < end; ++j) {
-      const int* index = x.col_index.data() + j * x.rows;
-      const T* value = x.col_value.data() + j * x.rows;
-      const int count = x.col_count[static_cast<std::size_t>(j)];
-      T* zj = z.col(j).data();
-      Index r = 0;
-      for (; r + N <= n; r += N) affine_tile<T, kAffineVecs>(W.data() + r, ldw, b.data() + r, index, value, count, zj + r);
-      for (; r + kLanes<T> <= n; r += kLanes<T>)
-        affine_tile<T, 1>(W.data() + r, ldw, b.data() + r, index, value, count, zj + r);
-      for (; r < n; ++r) {  // the last rows, fewer than a vector
-        T acc = b(r);
-        for (int k = 0; k < count; ++k) acc += value[k] * W(r, index[k]);
-        zj[r] = acc;
-      }
-    }
+    for (Index j = begin; j < end; ++j)
+      column(W.data(), n, b.data(), x.col_index.data() + j * x.rows, x.col_value.data() + j * x.rows,
+             x.col_count[static_cast<std::size_t>(j)], z.col(j).data());
   }
 }
 
 template <typename T>
 void sparse_add_outer(T alpha, const Matrix<T>& dz, const SparseColumns<T>& x, Matrix<T>& A) {
-  constexpr int N = kTile<T>;
   const Index n = A.rows(), ldz = dz.rows();
   long long nnz = 0;
   for (Index j = 0; j < x.cols; ++j) nnz += x.col_count[std::size_t(j)];
+  const auto column = use_avx512() ? outer_column_avx512<T> : outer_column_baseline<T>;
 #pragma omp parallel num_threads(threads_for(double(nnz) * double(n)))
   {
     Index begin, end;
@@ -254,41 +326,49 @@ void sparse_add_outer(T alpha, const Matrix<T>& dz, const SparseColumns<T>& x, M
     for (Index i = begin; i < end; ++i) {
       const int count = x.row_count[i];
       if (count == 0) continue;  // x_i is zero in every example: column i of A is unchanged
-      const int* col = x.row_col.data() + i * x.cols;
-      const T* value = x.row_value.data() + i * x.cols;
-      T* a = A.col(i).data();
-      Index r = 0;
-      for (; r + N <= n; r += N) outer_tile<T, kVecs>(dz.data() + r, ldz, alpha, col, value, count, a + r);
-      for (; r + kLanes<T> <= n; r += kLanes<T>) outer_tile<T, 1>(dz.data() + r, ldz, alpha, col, value, count, a + r);
-      for (; r < n; ++r) {
-        T acc = 0;
-        for (int k = 0; k < count; ++k) acc += value[k] * dz(r, col[k]);
-        a[r] += alpha * acc;
-      }
+      column(dz.data(), n, ldz, alpha, x.row_col.data() + i * x.cols, x.row_value.data() + i * x.cols, count,
+             A.col(i).data());
     }
   }
 }
 
+// g = column i of dz x^T (n rows): whole tiles, single vectors, the last rows.
+template <typename T>
+[[gnu::always_inline]] inline void gradient_column(const T* dz, Index n, Index ldz, const int* col, const T* value,
+                                                   int count, T* g) {
+  constexpr int N = kTile<T>;
+  Index r = 0;
+  for (; r + N <= n; r += N) column_tile<T, kVecs>(dz + r, ldz, col, value, count, g + r);
+  for (; r + kLanes<T> <= n; r += kLanes<T>) column_tile<T, 1>(dz + r, ldz, col, value, count, g + r);
+  for (; r < n; ++r) {
+    T acc = 0;
+    for (int k = 0; k < count; ++k) acc += value[k] * dz[r + col[k] * ldz];
+    g[r] = acc;
+  }
+}
+template <typename T>
+void gradient_column_baseline(const T* dz, Index n, Index ldz, const int* col, const T* value, int count, T* g) {
+  gradient_column(dz, n, ldz, col, value, count, g);
+}
+template <typename T>
+BACKPROP_AVX512 void gradient_column_avx512(const T* dz, Index n, Index ldz, const int* col, const T* value,
+                                            int count, T* g) {
+  gradient_column(dz, n, ldz, col, value, count, g);
+}
+
 template <typename T>
 void sparse_outer_column(const Matrix<T>& dz, const SparseColumns<T>& x, Index i, T* g) {
-  constexpr int N = kTile<T>;
   const Index n = dz.rows(), ldz = dz.rows();
   const int count = x.row_count[i];
   if (count == 0) {  // x_i is zero in every example
     std::fill(g, g + n, T(0));
     return;
   }
-  const int* col = x.row_col.data() + i * x.cols;
-  const T* value = x.row_value.data() + i * x.cols;
-  Index r = 0;
-  for (; r + N <= n; r += N) column_tile<T, kVecs>(dz.data() + r, ldz, col, value, count, g + r);
-  for (; r + kLanes<T> <= n; r += kLanes<T>) column_tile<T, 1>(dz.data() + r, ldz, col, value, count, g + r);
-  for (; r < n; ++r) {
-    T acc = 0;
-    for (int k = 0; k < count; ++k) acc += value[k] * dz(r, col[k]);
-    g[r] = acc;
-  }
+  const auto column = use_avx512() ? gradient_column_avx512<T> : gradient_column_baseline<T>;
+  column(dz.data(), n, ldz, x.row_col.data() + i * x.cols, x.row_value.data() + i * x.cols, count, g);
 }
+
+const char* sparse_kernels() { return use_avx512() ? "avx512" : "baseline"; }
 
 template struct SparseColumns<float>;
 template struct SparseColumns<double>;

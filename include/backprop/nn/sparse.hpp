@@ -49,4 +49,8 @@ void sparse_add_outer(T alpha, const Matrix<T>& dz, const SparseColumns<T>& x, M
 template <typename T>
 void sparse_outer_column(const Matrix<T>& dz, const SparseColumns<T>& x, Eigen::Index i, T* g);
 
+// The kernels these functions run: "avx512" where the CPU has AVX-512F, else "baseline" (the
+// instruction set the build targets). Chosen once; BACKPROP_ISA=baseline forces the baseline.
+const char* sparse_kernels();
+
 }  // namespace backprop
