@@ -159,7 +159,9 @@ class ExactResume : public ::testing::TestWithParam<Scenario> {
       SCOPED_TRACE("stopped after step " + std::to_string(stop));
       bool stopped = false;
       expect_identical(reference, interrupted<T>(r, stop, (dir / "run.ckpt").string(), &stopped));
-      if (stop <= 10 || !GetParam().early_stop) EXPECT_TRUE(stopped);
+      if (stop <= 10 || !GetParam().early_stop) {
+        EXPECT_TRUE(stopped);
+      }
     }
   }
 };

@@ -161,8 +161,11 @@ TEST_F(ServeHttpTest, BodiesOverTheLimitGet413) {
       "application/json");
   // Either a 413, or the connection closed on us before the client's 1 MiB was all sent
   // (a server reading the whole upload first fails both).
-  if (res) EXPECT_EQ(res->status, 413);
-  else EXPECT_LE(sent, 1u << 20) << "the connection was closed only after the whole upload";
+  if (res) {
+    EXPECT_EQ(res->status, 413);
+  } else {
+    EXPECT_LE(sent, 1u << 20) << "the connection was closed only after the whole upload";
+  }
   expect_alive();
 }
 

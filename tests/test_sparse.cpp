@@ -53,13 +53,17 @@ TEST(SparseColumns, ListEveryNonzeroByColumnAndByRow) {
       for (Index j = 0; j < cols; ++j)
         for (int k = 0; k < s.col_count[j]; ++k) {
           const int i = s.col_index[j * rows + k];
-          if (k > 0) EXPECT_LT(s.col_index[j * rows + k - 1], i) << what;
+          if (k > 0) {
+            EXPECT_LT(s.col_index[j * rows + k - 1], i) << what;
+          }
           by_col(i, j) = s.col_value[j * rows + k];
         }
       for (Index i = 0; i < rows; ++i)
         for (int k = 0; k < s.row_count[i]; ++k) {
           const int j = s.row_col[i * cols + k];
-          if (k > 0) EXPECT_LT(s.row_col[i * cols + k - 1], j) << what;
+          if (k > 0) {
+            EXPECT_LT(s.row_col[i * cols + k - 1], j) << what;
+          }
           by_row(i, j) = s.row_value[i * cols + k];
         }
       EXPECT_EQ(by_col, x) << what;  // every nonzero once, and nothing else
