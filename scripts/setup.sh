@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build needs (only those missing), then configures and
-# builds everything in ./build. Run as root on Debian 12 (or with sudo available).
+# Installs the Debian packages the build needs (only those missing), then configures ./build
+# and builds the backprop command and its libraries (with --with-tests: everything). Run as
+# root on Debian 12 (or with sudo available).
 #   scripts/setup.sh [--with-tests]     --with-tests adds what the test suite needs
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,8 @@ build_packages+=(libcsv-dev libfast-float-dev)  # data/csv.cpp: CSV fields (libc
 # GoogleTest; NumPy for the oracle and export tests; python3-onnx for onnx.checker;
 # Chromium for the browser test (driven by playwright-core from npm, no browser download).
 test_packages=(libgtest-dev python3 python3-numpy python3-onnx chromium)
+build_packages+=(help2man)  # man pages from --help (apps/CMakeLists.txt)
+test_packages+=(debootstrap dpkg-dev clang libomp-dev)  # .ci/run: test-deb.sh's clean root, cpack's dpkg-shlibdeps, the clang -Werror build
 test_packages+=(python3-pytest python3-sklearn python3-pandas)  # tests/python/: pytest, scikit-learn's estimator checks (pandas: its DataFrame checks)
 
 packages=("${build_packages[@]}")
@@ -38,5 +41,11 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j"$(nproc)"
+# BACKPROP_CMAKE_ARGS: more configure flags (.ci/run: -DBACKPROP_WERROR=ON).
+# shellcheck disable=SC2086  # several flags, split on spaces
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${BACKPROP_CMAKE_ARGS:-}
+if [[ "${1:-}" == "--with-tests" ]]; then
+  cmake --build build -j"$(nproc)"
+else
+  cmake --build build -j"$(nproc)" --target backprop  # the command and its libraries only
+fi

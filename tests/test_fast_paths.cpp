@@ -114,6 +114,14 @@ void expect_same(const Shape& s, Activation activation, T tolerance) {
     }
 }
 
+// Named by its layer sizes and batch: 784_256_10_batch64.
+std::string shape_name(const Shape& s) {
+  std::string name;
+  for (int n : s.sizes) name += std::to_string(n) + "_";
+  return name + "batch" + std::to_string(s.batch);
+}
+void PrintTo(const Shape& s, std::ostream* os) { *os << shape_name(s); }
+
 class FusedMatchesReference : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(FusedMatchesReference, Float64) { expect_same<double>(GetParam(), Activation::sigmoid, 1e-12); }
@@ -123,7 +131,8 @@ TEST_P(FusedMatchesReference, Float32) { expect_same<float>(GetParam(), Activati
 INSTANTIATE_TEST_SUITE_P(Shapes, FusedMatchesReference,
                          ::testing::Values(Shape{{784, 256, 10}, 64}, Shape{{1, 1, 2}, 1}, Shape{{3, 17, 3}, 7},
                                            Shape{{17, 1000, 1, 3}, 5}, Shape{{1000, 17, 3, 10}, 64},
-                                           Shape{{17, 3, 1000, 10}, 17}));
+                                           Shape{{17, 3, 1000, 10}, 17}),
+                         [](const auto& info) { return shape_name(info.param); });
 
 // The fused step splits the sparse layer's work between threads by columns, each summed in a
 // fixed order, and sums the clipping norm in a fixed order: with the first layer sparse (the

@@ -13,6 +13,10 @@
 
 namespace fs = std::filesystem;
 
+namespace backprop::fuzz {
+void PrintTo(const Target& t, std::ostream* os) { *os << t.name; }  // found by ADL
+}  // namespace backprop::fuzz
+
 namespace {
 
 class FuzzCorpus : public ::testing::TestWithParam<backprop::fuzz::Target> {};

@@ -15,13 +15,16 @@ struct Case {
   double dropout;
 };
 
+// The test's name says what it varies: relu_mse_depth2, sigmoid_softmax_depth2_dropout, and
+// softmax_depth0 (no hidden layer, so no activation).
 std::string case_name(const Case& c) {
-  std::string name;
-  for (int s : c.sizes) name += std::to_string(s) + "_";
-  name += std::string(activation_name(c.activation)) + "_" + head_name(c.head);
+  const std::size_t depth = c.sizes.size() - 2;  // hidden layers
+  std::string name = depth > 0 ? std::string(activation_name(c.activation)) + "_" : "";
+  name += std::string(head_name(c.head)) + "_depth" + std::to_string(depth);
   if (c.dropout > 0) name += "_dropout";
   return name;
 }
+void PrintTo(const Case& c, std::ostream* os) { *os << case_name(c); }  // not a byte dump
 
 class GradientCheck : public ::testing::TestWithParam<Case> {};
 
