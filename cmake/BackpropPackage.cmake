@@ -9,15 +9,13 @@ set(CPACK_PACKAGE_NAME backprop)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "neural networks with hand-derived gradients: library and trainer")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}
- backprop trains fully connected neural networks whose every gradient is derived
- by hand (no automatic differentiation): any depth, the usual optimizers, model
- files, bit-exact resume from checkpoints, .npz and ONNX export, and a web page
- to draw digits for a trained model (backprop serve).
- .
- This package holds the backprop command (with man pages and bash completion),
- the C++ shared libraries with their headers, CMake package and pkg-config files,
- and the Python module where it was built.")
+# The long description, under the summary line; CPack indents it as control files want.
+set(CPACK_PACKAGE_DESCRIPTION "backprop trains fully connected neural networks whose every gradient is derived
+by hand (no automatic differentiation): any depth, the usual optimizers, model files, bit-exact
+resume from checkpoints, .npz and ONNX export, and a page to draw digits for a trained model
+(backprop serve). This package holds the backprop command with man pages and bash completion,
+the C++ shared libraries with their headers, CMake package and pkg-config files, and the
+Python module where it was built.")
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "backprop maintainers <backprop@localhost>")

@@ -47,7 +47,8 @@ in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root 
 # What the root holds before the package (apt's and dpkg's own state aside).
 listing() {
   (cd "$root" && find . -xdev \( -path ./proc -o -path ./dev -o -path ./tmp -o -path ./var/cache -o -path ./var/lib/apt \
-    -o -path ./var/lib/dpkg -o -path ./var/log -o -path ./root -o -path ./etc/ld.so.cache -o -path ./run \) -prune -o -print | sort)
+    -o -path ./var/lib/dpkg -o -path ./var/log -o -path ./root -o -path ./etc/ld.so.cache -o -path ./run \) -prune \
+    -o -path './etc/*-' -o -print | sort)  # etc/gshadow- and the like: backups a dependency's groupadd leaves
 }
 in_root apt-get update -qq
 listing >"$work/before"
@@ -66,11 +67,13 @@ mkdir "$root/tmp/mnist"
 cp "$data"/{train,t10k}-{images-idx3,labels-idx1}-ubyte* "$root/tmp/mnist/"
 echo "== test-deb: one epoch in the root =="
 in_root backprop train --preset seed --epochs 1 --data /tmp/mnist --no-fetch --out /tmp/seed.model | tail -2
-in_root backprop eval --model /tmp/seed.model --data /tmp/mnist --no-fetch | head -3
+in_root backprop eval --model /tmp/seed.model --data /tmp/mnist --no-fetch | tee "$work/eval.txt" | head -3
+awk '/^accuracy/ {found = 1; if ($2 < 0.9) exit 1} END {exit !found}' "$work/eval.txt" ||
+  { echo "test-deb: the packaged program trained below 90% (or printed no accuracy)" >&2; exit 1; }
 
 echo "== test-deb: apt-get remove --purge, then autoremove =="
-in_root apt-get remove --purge -y -qq backprop >/dev/null
-in_root apt-get autoremove --purge -y -qq >/dev/null
+in_root apt-get remove --purge -y -qq backprop >"$work/remove.log" 2>&1
+in_root apt-get autoremove --purge -y -qq >>"$work/remove.log" 2>&1
 listing >"$work/after"
 if ! diff "$work/before" "$work/after"; then
   echo "test-deb: the root differs after remove (above: < gone, > left behind)" >&2

@@ -82,8 +82,12 @@ std::vector<Matrix<T>> train_steps(const std::vector<int>& sizes, Activation act
   trainer.train_epoch(data);
   omp_set_num_threads(saved);
   const bool took_sparse = network.dense_layers().front()->last_forward_sparse();
-  if (!sparse) EXPECT_FALSE(took_sparse);       // no zeros: the dense products
-  if (sparse && sizes.front() >= 17) EXPECT_TRUE(took_sparse);  // (one or three inputs may be all zero or not)
+  if (!sparse) {
+    EXPECT_FALSE(took_sparse);  // no zeros: the dense products
+  }
+  if (sparse && sizes.front() >= 17) {
+    EXPECT_TRUE(took_sparse);  // (one or three inputs may be all zero or not)
+  }
   std::vector<Matrix<T>> params;
   for (const auto& p : network.params()) params.push_back(*p.value);
   return params;
