@@ -33,6 +33,29 @@ install(FILES ${PROJECT_BINARY_DIR}/include/backprop/version.hpp DESTINATION ${C
 # when nlohmann-json is there anyway.
 install(EXPORT backprop-targets NAMESPACE backprop:: DESTINATION ${BACKPROP_CMAKE_DIR})
 install(EXPORT backprop-web-targets NAMESPACE backprop:: DESTINATION ${BACKPROP_CMAKE_DIR})
+# A static build's private dependencies, for the config file and the .pc files' private fields
+# (`pkg-config --static`); a shared build leaves them empty, so its consumers need none of them.
+get_target_property(io_definitions backprop_io COMPILE_DEFINITIONS)
+set(BACKPROP_STATIC_ONNX OFF)
+if(BACKPROP_HAVE_ONNX IN_LIST io_definitions)
+  set(BACKPROP_STATIC_ONNX ON)
+endif()
+set(BACKPROP_STATIC OFF)
+set(pc_requires_private "")
+set(pc_libs_private "")
+set(pc_web_libs_private "")
+if(NOT BUILD_SHARED_LIBS)
+  set(BACKPROP_STATIC ON)
+  set(pc_requires_private "Requires.private: zlib libcrypto libzip libpng")
+  set(pc_libs_private "Libs.private: ${BACKPROP_CSV_LIBRARY}")
+  if(BACKPROP_STATIC_ONNX)
+    string(APPEND pc_libs_private " -lonnx -lonnx_proto -lprotobuf")
+  endif()
+  if(BACKPROP_OPENBLAS_LIBRARY)
+    string(APPEND pc_libs_private " ${BACKPROP_OPENBLAS_LIBRARY}")
+  endif()
+  set(pc_web_libs_private "Libs.private: -pthread")
+endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/backprop-config.cmake.in
   ${PROJECT_BINARY_DIR}/backprop-config.cmake INSTALL_DESTINATION ${BACKPROP_CMAKE_DIR})
 # 0.x: a minor version may break the API, so 0.2 accepts 0.2.* only.

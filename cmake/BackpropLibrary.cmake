@@ -11,7 +11,9 @@ function(backprop_add_library target export_name output_name)
   # Heap blocks cross the library boundary (a Matrix made here, freed by the caller): both
   # sides must align them alike whatever -march each was compiled with.
   target_compile_definitions(${target} PUBLIC EIGEN_MAX_ALIGN_BYTES=64)
-  target_link_libraries(${target} PRIVATE backprop_warnings)
+  # Our warning flags, for our own code only (BUILD_INTERFACE: a static library's private links
+  # are exported, and this one must not reach a consumer).
+  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:backprop_warnings>)
   # 0.x: any minor version may change the ABI, so it is part of the SONAME (libbackprop.so.0.2).
   set_target_properties(${target} PROPERTIES
     OUTPUT_NAME ${output_name} EXPORT_NAME ${export_name}

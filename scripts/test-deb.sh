@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the Debian package installs where nothing of the build is: a clean Debian 12 root
 # (debootstrap --variant=minbase), `apt-get install ./backprop_*.deb` in it (chroot), then
-# backprop --version, a one-epoch train on MNIST files copied in, and `apt-get remove
+# backprop --version, a one-epoch train on MNIST files copied in, `import backprop` from
+# python3 (with python3-numpy, when the package has the module), and `apt-get remove
 # --purge` + autoremove leave the root's file list as it was. Run as root; .ci/run calls it.
 #   scripts/test-deb.sh DEB MNIST_DIR
 # The bare root is made once and kept as a tarball in $BACKPROP_DEB_ROOT_CACHE (default
@@ -71,8 +72,20 @@ in_root backprop eval --model /tmp/seed.model --data /tmp/mnist --no-fetch | tee
 awk '/^accuracy/ {found = 1; if ($2 < 0.9) exit 1} END {exit !found}' "$work/eval.txt" ||
   { echo "test-deb: the packaged program trained below 90% (or printed no accuracy)" >&2; exit 1; }
 
+# The Python module, where the package has one: Debian's python3 finds it with no PYTHONPATH.
+removed=backprop
+if dpkg-deb -c "$deb" | grep -q '/usr/lib/python3/dist-packages/backprop/__init__.py'; then
+  echo "== test-deb: import backprop (with python3-numpy) =="
+  in_root apt-get install -y -qq --no-install-recommends python3-numpy >>"$work/install.log" 2>&1 ||
+    { tail -30 "$work/install.log" >&2; exit 1; }
+  in_root env PYTHONDONTWRITEBYTECODE=1 python3 -c \
+    'import backprop; print(backprop.__file__); print(backprop.Network([784, 64, 10]))'
+  removed="backprop python3-numpy"
+fi
+
 echo "== test-deb: apt-get remove --purge, then autoremove =="
-in_root apt-get remove --purge -y -qq backprop >"$work/remove.log" 2>&1
+# shellcheck disable=SC2086  # the package names
+in_root apt-get remove --purge -y -qq $removed >"$work/remove.log" 2>&1
 in_root apt-get autoremove --purge -y -qq >>"$work/remove.log" 2>&1
 listing >"$work/after"
 if ! diff "$work/before" "$work/after"; then

@@ -283,7 +283,8 @@ TEST(Augment, ElasticFieldIsTheTruncatedGaussianConvolutionOfItsNoise) {
     const int radius = static_cast<int>(std::ceil(4 * sigma));
     double norm = 0;
     for (int m = -radius; m <= radius; ++m) norm += std::exp(-m * m / (2 * sigma * sigma));
-    const auto g = [&](int m) { return std::abs(m) > radius ? 0.0 : std::exp(-m * m / (2 * sigma * sigma)) / norm; };
+    // The lambda captures a copy: C++17 lambdas cannot capture structured bindings (clang says so).
+    const auto g = [&, s = sigma](int m) { return std::abs(m) > radius ? 0.0 : std::exp(-m * m / (2 * s * s)) / norm; };
     for (const Eigen::MatrixXf* field : {&dx, &dy}) {
       Eigen::MatrixXd U(rows, cols);
       for (int i = 0; i < rows; ++i)
