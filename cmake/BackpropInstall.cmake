@@ -54,7 +54,7 @@ if(NOT BUILD_SHARED_LIBS)
   if(BACKPROP_OPENBLAS_LIBRARY)
     string(APPEND pc_libs_private " ${BACKPROP_OPENBLAS_LIBRARY}")
   endif()
-  set(pc_web_libs_private "Libs.private: -pthread")
+  set(pc_web_libs_private "Libs.private: -lsimdjson -pthread")
 endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/backprop-config.cmake.in
   ${PROJECT_BINARY_DIR}/backprop-config.cmake INSTALL_DESTINATION ${BACKPROP_CMAKE_DIR})

@@ -24,7 +24,7 @@ else
   static=--static
 fi
 
-if grep -rEn '#include *[<"](httplib|onnx/|google/protobuf|zip\.h|png\.h|zlib\.h|openssl/)' "$prefix/include"; then
+if grep -rEn '#include *[<"](httplib|onnx/|google/protobuf|zip\.h|png\.h|zlib\.h|openssl/|boost/|simdjson)' "$prefix/include"; then
   echo "test-install: an installed header includes a private dependency" >&2
   exit 1
 fi
@@ -36,7 +36,7 @@ cmake --build "$work/cmake" -j"$(nproc)" >/dev/null
 
 echo "== consumer through pkg-config =="
 export PKG_CONFIG_PATH=$libdir/pkgconfig
-echo "pkg-config $static --cflags --libs backprop: $(pkg-config $static --cflags --libs backprop)"
+echo "pkg-config ${static:+$static }--cflags --libs backprop: $(pkg-config $static --cflags --libs backprop)"
 # shellcheck disable=SC2046  # pkg-config's flags are meant to be split
 g++ -std=c++17 -O2 examples/consumer/main.cpp -o "$work/consumer-pc" $(pkg-config $static --cflags --libs backprop) \
   -Wl,-rpath,"$libdir"
