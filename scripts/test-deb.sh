@@ -74,7 +74,8 @@ awk '/^accuracy/ {found = 1; if ($2 < 0.9) exit 1} END {exit !found}' "$work/eva
 
 # The Python module, where the package has one: Debian's python3 finds it with no PYTHONPATH.
 removed=backprop
-if dpkg-deb -c "$deb" | grep -q '/usr/lib/python3/dist-packages/backprop/__init__.py'; then
+# (grep without -q reads the whole listing: an early exit would kill dpkg-deb, failing the pipe)
+if dpkg-deb -c "$deb" | grep '/usr/lib/python3/dist-packages/backprop/__init__.py' >/dev/null; then
   echo "== test-deb: import backprop (with python3-numpy) =="
   in_root apt-get install -y -qq --no-install-recommends python3-numpy >>"$work/install.log" 2>&1 ||
     { tail -30 "$work/install.log" >&2; exit 1; }
