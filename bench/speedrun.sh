@@ -4,7 +4,7 @@
 # epochs it took; median over seeds; the PyTorch twin of each recipe (bench/torch_speedrun.py)
 # in the same rounds, so that only ratios from interleaved runs are compared.
 #
-#   bench/speedrun.sh [--seeds 3] [--recipes fast,fast99,best] [--data DIR] [--threads 2]
+#   bench/speedrun.sh [--seeds 3] [--recipes fast,fast99,big,best] [--data DIR] [--threads 2]
 #
 # A round runs every recipe once, ours then PyTorch's, with the round's seed; medians are over
 # rounds. Recipes with augmentation have no PyTorch twin (torch has no elastic distortion
@@ -33,6 +33,9 @@ ours[fast]="--preset fast --threads $threads"
 torch[fast]="--layers 784,256,10 --activation relu --init he-normal --optimizer nesterov --momentum 0.9 --lr 0.1 --schedule cosine --batch 64 --epochs 5"
 ours[fast99]="--preset fast99"  # augmented (affine + elastic): no twin; about half a minute a seed
 torch[fast99]=""
+# item 4's comparison: best's network without augmentation, 3 epochs (see the s/epoch table)
+ours[big]="--layers 784,1024,1024,10 --activation relu --init-scheme he-normal --optimizer nesterov --momentum 0.9 --lr 0.1 --schedule cosine --batch 128 --epochs 3 --threads $threads"
+torch[big]="--layers 784,1024,1024,10 --activation relu --init he-normal --optimizer nesterov --momentum 0.9 --lr 0.1 --schedule cosine --batch 128 --epochs 3"
 ours[best]="--preset best"  # augmented: no twin; about 10-20 minutes a seed
 torch[best]=""
 
@@ -83,4 +86,17 @@ for r in recipes:
                 ratio = "no twin"
             print(f"| {r} | {system} | {th*100:.1f}% | {'%.2f' % sec if sec else 'not reached'} | "
                   f"{ep if ep else '-'} | {n}/{of} | {ratio} |")
+# Seconds an epoch: the median epoch of each run, then the median over the runs.
+print("\n| recipe | system | s/epoch (median) | x PyTorch |\n|---|---|--:|--:|")
+for r in recipes:
+    epoch = {}
+    for system in ("ours", "torch"):
+        runs = [os.path.join(raw, f"{r}.{system}.{s}.jsonl") for s in range(seeds)]
+        runs = [p for p in runs if os.path.exists(p)]
+        if runs:
+            epoch[system] = statistics.median(
+                statistics.median(json.loads(line)["train_seconds"] for line in open(p)) for p in runs)
+    for system, sec in epoch.items():
+        ratio = f"{epoch['torch'] / sec:.2f}x" if system == "ours" and "torch" in epoch else ""
+        print(f"| {r} | {system} | {sec:.3f} | {ratio} |")
 PY
