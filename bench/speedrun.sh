@@ -24,6 +24,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 bin=build/apps/backprop
+# Debian's python3-torch is in the system Python (a python3 earlier on PATH, pyenv's, lacks it).
+py=${PYTHON:-/usr/bin/python3}
 [ -x "$bin" ] || { echo "speedrun.sh: build $bin first (cmake --build build --target backprop)" >&2; exit 1; }
 out=bench/results/speedrun; mkdir -p "$out/raw"
 
@@ -41,6 +43,9 @@ torch[best]=""
 
 for r in ${recipes//,/ }; do
   [ -n "${ours[$r]:-}" ] || { echo "speedrun.sh: unknown recipe $r (known: ${!ours[*]})" >&2; exit 2; }
+  if [ -n "${torch[$r]}" ] && ! "$py" -c 'import torch' 2>/dev/null; then
+    echo "speedrun.sh: recipe $r's twin needs torch in $py (apt-get install python3-torch, or PYTHON=...)" >&2; exit 1
+  fi
 done
 echo "speedrun: $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg), $threads threads"
 for ((s = 0; s < seeds; s++)); do
@@ -48,12 +53,12 @@ for ((s = 0; s < seeds; s++)); do
     nice -n 10 "$bin" train ${ours[$r]} --seed "$s" --data "$data" --no-fetch --quiet \
       --metrics "$out/raw/$r.ours.$s.jsonl" > /dev/null
     if [ -n "${torch[$r]}" ]; then
-      nice -n 10 env OMP_NUM_THREADS="$threads" PYTHONPATH=bench python3 bench/torch_speedrun.py ${torch[$r]} \
+      nice -n 10 env OMP_NUM_THREADS="$threads" PYTHONPATH=bench "$py" bench/torch_speedrun.py ${torch[$r]} \
         --seed "$s" --threads "$threads" --data "$data" > "$out/raw/$r.torch.$s.jsonl"
     fi
   done
 done
-python3 - "$out/raw" "$recipes" "$seeds" <<'PY' | tee "$out/latest.md"
+"$py" - "$out/raw" "$recipes" "$seeds" <<'PY' | tee "$out/latest.md"
 import json, statistics, sys, os
 raw, recipes, seeds = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])
 def reach(path, threshold):
