@@ -138,3 +138,13 @@ put("npz_data", "x-y-regression", b"\x01" + npz(xy))
 put("npz_data", "train-test", b"\x00" + npz({"x_train": npy((2, 1, 2), [1, 2, 3, 4]), "y_train": npy((2,), [0, 1]),
                                            "x_test": npy((1, 1, 2), [5, 6]), "y_test": npy((1,), [1])}))
 put("npz_data", "length-mismatch", b"\x00" + npz({"x": npy((3, 2), [1] * 6), "y": npy((2,), [0, 1])}))
+# Issue 18's header checks in the dataset readers: x claims 4 values per example where 3 are
+# expected (options byte 4), and a compressed x claiming 2 GB; a header wider than expected.
+def lying_npy(shape, payload=b"abcd"):
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % ", ".join(map(str, shape))
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload
+put("npz_data", "wider-than-expected", b"\x04" + npz({"x": npy((2, 4), [1] * 8), "y": npy((2,), [0, 1])}))
+put("npz_data", "compressed-claim", b"\x00" + npz({"x": lying_npy((500000, 1000)), "y": npy((2,), [0, 1])},
+                                                  zipfile.ZIP_DEFLATED))
+put("csv_data", "header-wider-than-expected", "\x04" + ",".join("c%d" % i for i in range(40)) + "\n" + ",".join("1" * 40) + "\n")
