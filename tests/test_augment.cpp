@@ -387,11 +387,14 @@ TEST(Augment, LoadingContinuesWhileTheCallerHoldsABatch) {
   EXPECT_EQ(batches.prepared(), depth) << "batches 1..3 are made while batch 0 is in use";
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(batches.prepared(), depth) << "and not batch 4: its slot still holds batch 0";
-  // The slow consumer goes on: every later batch is waiting when it asks.
+  // The consumer goes on: while it holds batch b - 1, the worker fills every free slot, up to
+  // depth batches ahead and never further. Waited for, not timed: a loaded machine only slows it.
   for (int b = 1; b < 20; ++b) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the "step"
-    const long long ready = batches.prepared();
-    EXPECT_GE(ready, std::min<long long>(b + 1, 20)) << "batch " << b << " was not ready";
+    const long long want = std::min<long long>(b - 1 + depth, 20);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (batches.prepared() < want && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    EXPECT_EQ(batches.prepared(), want) << "holding batch " << b - 1;
     batches.next_batch();
   }
 }
