@@ -9,7 +9,7 @@
 // into the gradient buffer for the other layers. The rules are the reference's exactly
 // (the same formulas, no lazy moments: a weight with a zero gradient still decays).
 #include <omp.h>
-#ifdef __AVX512F__
+#if defined(__AVX__)
 #include <immintrin.h>
 #endif
 
@@ -42,15 +42,22 @@ struct Rule {
 template <typename T>
 using ConstSpan = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
-// 64-byte vectors (GCC's vector extension, as sparse.cpp): one pass of the rule's formulas
-// over 16 floats or 8 doubles at a time, every array loaded and stored once. (Eigen's
-// expressions took one pass per formula, and recomputed g + wd w in each.)
-typedef float VecFloat __attribute__((vector_size(64)));
-typedef double VecDouble __attribute__((vector_size(64)));
+// The target's widest vectors (GCC's vector extension, as sparse.cpp): 64 bytes with
+// AVX-512, else 32 (a 64-byte vector on AVX2 made GCC spill its halves to the stack). One
+// pass of the rule's formulas over a vector of floats or doubles at a time, every array
+// loaded and stored once. (Eigen's expressions took one pass per formula, and recomputed
+// g + wd w in each.)
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#else
+constexpr int kVectorBytes = 32;
+#endif
+typedef float VecFloat __attribute__((vector_size(kVectorBytes)));
+typedef double VecDouble __attribute__((vector_size(kVectorBytes)));
 template <typename T>
 using Vec = std::conditional_t<std::is_same_v<T, float>, VecFloat, VecDouble>;
 template <typename T>
-constexpr int kLanes = 64 / sizeof(T);
+constexpr int kLanes = kVectorBytes / sizeof(T);
 
 template <typename T>
 Vec<T> load(const T* p) {
@@ -62,13 +69,19 @@ template <typename T>
 void store(T* p, const Vec<T>& v) {
   std::memcpy(p, &v, sizeof v);
 }
-// sqrt(x), exact (IEEE) in both precisions. (The hardware's 14-bit estimates with a Newton
-// step measured no faster here: the step waits on memory, W, m and s, not on arithmetic.)
+// sqrt(x), exact (IEEE) in both precisions, in one vector instruction. (GCC's vector
+// extension has no sqrt: a lane-by-lane std::sqrt spilled every vector to the stack and
+// made Adam's step 16% of a small table's training in the x86-64-v3 build. The hardware's
+// 14-bit estimates with a Newton step measured no faster: a big layer's step waits on
+// memory, not arithmetic.)
 template <typename T>
 Vec<T> square_root(Vec<T> x) {
-#ifdef __AVX512F__
+#if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) return reinterpret_cast<Vec<T>>(_mm512_sqrt_ps(reinterpret_cast<__m512>(x)));
   else return reinterpret_cast<Vec<T>>(_mm512_sqrt_pd(reinterpret_cast<__m512d>(x)));
+#elif defined(__AVX__)
+  if constexpr (std::is_same_v<T, float>) return reinterpret_cast<Vec<T>>(_mm256_sqrt_ps(reinterpret_cast<__m256>(x)));
+  else return reinterpret_cast<Vec<T>>(_mm256_sqrt_pd(reinterpret_cast<__m256d>(x)));
 #else
   for (int i = 0; i < kLanes<T>; ++i) x[i] = std::sqrt(x[i]);
   return x;
@@ -79,11 +92,11 @@ T square_root(T x) {
   return std::sqrt(x);
 }
 
-// The rule on entries w, its state s0 (velocity or first moment) and s1 (second moment),
+// The rule K on entries w, its state s0 (velocity or first moment) and s1 (second moment),
 // and its gradient scale * g; V is Vec<T> or T (the last entries). l2: the L2 coefficient
 // (0 for biases, and for adamw, whose decay is `decay`).
-template <typename T, typename V>
-void rule_on(const Rule<T>& r, T scale, T l2, T decay, T* w, T* s0, T* s1, const T* g) {
+template <Kind K, typename T, typename V>
+inline void rule_on(const Rule<T>& r, T scale, T l2, T decay, T* w, T* s0, T* s1, const T* g) {
   constexpr bool vector = !std::is_same_v<V, T>;
   const auto get = [](const T* p) -> V {
     if constexpr (vector) return load(p);
@@ -95,43 +108,49 @@ void rule_on(const Rule<T>& r, T scale, T l2, T decay, T* w, T* s0, T* s1, const
   };
   V W = get(w);
   const V G = scale * get(g) + l2 * W;  // g (+ wd w)
-  switch (r.kind) {
-    case Kind::sgd:
-      W -= r.lr * G;  // w <- w - lr g
-      break;
-    case Kind::momentum: {
-      const V v = r.mu * get(s0) + G;  // v <- mu v + g
-      put(s0, v);
-      W -= r.lr * v;
-      break;
-    }
-    case Kind::nesterov: {
-      const V v = r.mu * get(s0) + G;
-      put(s0, v);
-      W -= r.lr * (G + r.mu * v);  // look ahead along the new velocity
-      break;
-    }
-    case Kind::adam: {
-      const V m = r.b1 * get(s0) + (1 - r.b1) * G;      // first moment
-      const V s = r.b2 * get(s1) + (1 - r.b2) * G * G;  // second moment
-      put(s0, m);
-      put(s1, s);
-      if (decay > 0) W *= 1 - r.lr * decay;  // AdamW: decay the weights directly
-      W -= r.lr * (m * r.inv_correction1) / (square_root<T>(s * r.inv_correction2) + r.eps);
-      break;
-    }
+  if constexpr (K == Kind::sgd) {
+    W -= r.lr * G;  // w <- w - lr g
+  } else if constexpr (K == Kind::momentum) {
+    const V v = r.mu * get(s0) + G;  // v <- mu v + g
+    put(s0, v);
+    W -= r.lr * v;
+  } else if constexpr (K == Kind::nesterov) {
+    const V v = r.mu * get(s0) + G;
+    put(s0, v);
+    W -= r.lr * (G + r.mu * v);  // look ahead along the new velocity
+  } else {
+    const V m = r.b1 * get(s0) + (1 - r.b1) * G;      // first moment
+    const V s = r.b2 * get(s1) + (1 - r.b2) * G * G;  // second moment
+    put(s0, m);
+    put(s1, s);
+    if (decay > 0) W *= 1 - r.lr * decay;  // AdamW: decay the weights directly
+    W -= r.lr * (m * r.inv_correction1) / (square_root<T>(s * r.inv_correction2) + r.eps);
   }
   put(w, W);
 }
 
-// The rule on n entries, one pass.
+// The rule K on n entries, one pass. (The rule is chosen once per call, outside the loop:
+// a switch inside it kept GCC from holding the constants and pointers in registers.)
+template <Kind K, typename T>
+void apply_kind(const Rule<T>& rule, T scale, T l2, T decay, Index n, T* w, T* s0, T* s1, const T* g) {
+  const Rule<T> r = rule;  // a copy no store through w, s0, s1 can alias: its constants stay in registers
+  constexpr int N = kLanes<T>;
+  constexpr bool first = K != Kind::sgd, second = K == Kind::adam;
+  Index i = 0;
+  for (; i + N <= n; i += N)
+    rule_on<K, T, Vec<T>>(r, scale, l2, decay, w + i, first ? s0 + i : nullptr, second ? s1 + i : nullptr, g + i);
+  for (; i < n; ++i)
+    rule_on<K, T, T>(r, scale, l2, decay, w + i, first ? s0 + i : nullptr, second ? s1 + i : nullptr, g + i);
+}
+
 template <typename T>
 void apply_rule(const Rule<T>& r, T scale, T l2, T decay, Index n, T* w, T* s0, T* s1, const T* g) {
-  constexpr int N = kLanes<T>;
-  Index i = 0;
-  const auto at = [](T* p, Index i) { return p ? p + i : nullptr; };
-  for (; i + N <= n; i += N) rule_on<T, Vec<T>>(r, scale, l2, decay, w + i, at(s0, i), at(s1, i), g + i);
-  for (; i < n; ++i) rule_on<T, T>(r, scale, l2, decay, w + i, at(s0, i), at(s1, i), g + i);
+  switch (r.kind) {
+    case Kind::sgd: return apply_kind<Kind::sgd>(r, scale, l2, decay, n, w, s0, s1, g);
+    case Kind::momentum: return apply_kind<Kind::momentum>(r, scale, l2, decay, n, w, s0, s1, g);
+    case Kind::nesterov: return apply_kind<Kind::nesterov>(r, scale, l2, decay, n, w, s0, s1, g);
+    case Kind::adam: return apply_kind<Kind::adam>(r, scale, l2, decay, n, w, s0, s1, g);
+  }
 }
 
 // Below this many entries a parallel region costs more than it saves.
