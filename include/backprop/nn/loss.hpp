@@ -41,6 +41,7 @@ class Head {
   // Mean loss of the batch; caches y_hat and the labels for backward.
   T forward(const Matrix<T>& logits, const std::int32_t* labels);
   // Per-example losses (K, B) -> (B); used by evaluation for an exact mean over a dataset.
+  // (The softmax head leaves y_hat in output() too.)
   void losses(const Matrix<T>& logits, const std::int32_t* labels, Vector<T>& out);
   // Regression (mse head only): the same with real targets Y (K, B); Y must outlive backward.
   T forward(const Matrix<T>& logits, const Matrix<T>& targets);
@@ -55,6 +56,8 @@ class Head {
  private:
   HeadKind kind_;
   Matrix<T> y_hat_, dz_;
+  Vector<T> per_example_;
+  Eigen::Array<T, 1, Eigen::Dynamic> max_, sum_;  // per column: max z, sum e^(z - max)
   const std::int32_t* labels_ = nullptr;
   const Matrix<T>* targets_ = nullptr;  // the last forward's regression targets, else nullptr
 };

@@ -26,12 +26,13 @@ struct SparseColumns {
   std::vector<int> row_count, row_col;
   std::vector<T> row_value;
 
-  bool by_row = false;  // whether the lists by row are there (for the last x)
+  bool by_row = false;        // whether the lists by row are there (for the last x)
+  double last_density = 0;    // of the last x: when it was dense, the next is counted first
 
   // Collects the nonzeros of x; returns their fraction of x's entries (the density). The
   // lists by row are built only when the density is at most max_density and by_rows is
-  // true (evaluation needs only the lists by column). The buffers only grow: a batch of
-  // another size reuses them.
+  // true (evaluation needs only the lists by column); above max_density (< 1) the lists by
+  // column may be missing too. The buffers only grow: a batch of another size reuses them.
   double assign(const Matrix<T>& x, double max_density, bool by_rows = true);
 };
 
