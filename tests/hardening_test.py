@@ -199,10 +199,10 @@ def main():
 
     # 10. A passive OpenMP wait on a busy machine, a short spin on an idle one, unless the user
     # chose a policy (bench/busy_machine.sh measures why).
-    def wait_policy(extra_env):
+    def wait_policy(extra_env, threads="2"):
         env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
         env.update(extra_env)
-        proc = subprocess.Popen([backprop, "train", "--epochs", "1000"] + small, env=env, cwd=work,
+        proc = subprocess.Popen([backprop, "train", "--epochs", "1000"] + small + ["--threads", threads], env=env, cwd=work,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             binary = os.path.realpath(backprop)
@@ -230,6 +230,8 @@ def main():
           f"a passive wait or a short spin when the user set none: {chosen} (load suggests {expected})")
     check(wait_policy({"OMP_WAIT_POLICY": "active"}) == (b"active", None), "a user's OMP_WAIT_POLICY is kept")
     check(wait_policy({"GOMP_SPINCOUNT": "1000"}) == (None, b"1000"), "a user's GOMP_SPINCOUNT is kept alone")
+    # One thread has no barrier to wait at: no policy, and no second load of the program.
+    check(wait_policy({"OMP_NUM_THREADS": "4"}, threads="1") == (None, None), "--threads 1: no wait policy, no exec")
 
     # 12. Small ones. A .csv is a dataset now: one that is missing or wrong is said so, never
     # "MNIST not found".
