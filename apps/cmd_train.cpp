@@ -132,6 +132,7 @@ int run_train(const TrainOptions& o, const Checkpoint* resume) {
   config.schedule.lr = o.lr;
   config.clip_norm = o.clip_norm;
   config.early_stop = o.early_stop;
+  config.eval_every = o.eval_every;
   config.schedule.steps_per_epoch = static_cast<long long>((train.count + o.batch - 1) / std::max(1, o.batch));
   config.schedule.total_steps = config.schedule.steps_per_epoch * o.epochs;
   config.schedule.warmup_steps = parse_warmup(o.warmup).steps(config.schedule.total_steps);  // N or N%
@@ -306,6 +307,9 @@ Command add_train(CLI::App& app) {
                   "bias gradients averaged)")->capture_default_str();
   sub->add_option("--val-split", o->val_split, "Hold out the last N training images for validation")->capture_default_str();
   sub->add_option("--early-stop", o->early_stop, "Stop after K epochs without a lower validation loss")->capture_default_str();
+  sub->add_option("--eval-every", o->eval_every,
+                  "Score the test set after every N-th epoch and after the last (validation: every epoch)")
+      ->capture_default_str();
   sub->add_option("--seed", o->seed, "Random seed (initialisation, shuffling, dropout): 0 to 2^64 - 1")
       ->check(seed_validator())->capture_default_str();
   sub->add_option("--threads", o->threads, threads_help())->capture_default_str();

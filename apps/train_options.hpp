@@ -28,6 +28,7 @@ struct TrainOptions {
   double test_split = 0.2;              // --test-split F, when the data has no test set of its own
   std::string scale = "auto";           // --scale auto|none|unit|standard
   int epochs = 20, batch = 64, threads = 0, val_split = 0, early_stop = 0;
+  int eval_every = 1;  // score the test set after every N-th epoch and the last
   long long train_limit = 0;
   double lr = 0.5, clip_norm = 0;
   unsigned long long seed = 0;

@@ -61,6 +61,7 @@ std::string options_to_json(const TrainOptions& o, int threads) {
           {"preset", o.preset}, {"data", o.data_dir}, {"test", o.test_path}, {"label", o.label}, {"task", o.task},
           {"test_split", o.test_split}, {"scale", o.scale}, {"epochs", o.epochs}, {"batch", o.batch},
           {"threads", threads}, {"ranks", o.ranks}, {"val_split", o.val_split}, {"early_stop", o.early_stop},
+          {"eval_every", o.eval_every},
           {"train_limit", o.train_limit}, {"lr", o.lr}, {"clip_norm", o.clip_norm}, {"seed", o.seed},
           {"no_shuffle", o.no_shuffle}, {"no_sparse_input", o.no_sparse_input},
           {"grad_reduction", o.grad_reduction},
@@ -130,6 +131,7 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     else o.ranks = 1;
     get(j, "val_split", o.val_split);
     get(j, "early_stop", o.early_stop);
+    o.eval_every = j.value("eval_every", 1);  // absent before --eval-every existed
     get(j, "train_limit", o.train_limit);
     get(j, "lr", o.lr);
     get(j, "clip_norm", o.clip_norm);

@@ -71,6 +71,7 @@ void validate_train_options(const TrainOptions& o) {
   check_thread_count("--augment-threads", o.augment_threads, 1);
   check_range("--val-split", o.val_split, 0, 1LL << 31);
   check_range("--early-stop", o.early_stop, 0, kMaxEpochs);
+  check_range("--eval-every", o.eval_every, 1, kMaxEpochs);
   check_range("--train-limit", o.train_limit, 0, 1LL << 40);  // 0: all (only a checkpoint says 0)
   check_range("--checkpoint-every", o.checkpoint_every, 0, kMaxEpochs);
   if (o.checkpoint_every > 0 && o.checkpoint.empty()) throw UsageError("--checkpoint-every needs --checkpoint FILE");

@@ -145,6 +145,7 @@ def main():
         (["train", "--hidden", "16,x"], "--hidden: '16,x' is not a list of sizes"),
         (["train", "--hidden", "16", "--layers", "784,16,10"], "give --layers or --hidden, not both"),
         (["train", "--early-stop", "2"], "--early-stop needs --val-split"),
+        (["train", "--eval-every", "0"], "--eval-every must be between 1 and"),
         (["train", "--scale", "log"], "--scale"),
         (["gradcheck", "--samples", "100000000"], "--samples must be between 1 and 10000"),
         (["sweep", "--grid", "lr=0.1,0.2", "--out", w("sweep"), "--jobs", "100000"], "--jobs must be between 1 and"),

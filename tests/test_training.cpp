@@ -129,5 +129,41 @@ TEST(Training, EarlyStoppingRestoresTheBestParameters) {
   EXPECT_NEAR(evaluate(network, validation).loss, best, 1e-6);  // ...but kept the best
 }
 
+// --eval-every: the test set is scored after every N-th epoch and the last, the validation
+// set after every epoch, and what is scored changes nothing of the training.
+TEST(Training, EvalEveryScoresTheTestSetEveryNthAndTheLastEpoch) {
+  REQUIRE_MNIST();
+  Dataset train = mnist()->train.head(2000);
+  Dataset validation = train.split_tail(500);
+  const Dataset test = mnist()->test.head(500);
+  std::vector<std::vector<EpochMetrics>> runs;
+  std::vector<Matrix<float>> weights;
+  for (int every : {1, 3}) {
+    std::mt19937_64 rng(7);
+    Network<float> network(seed_spec(32), &rng);
+    initialize(network, InitScheme::seed, rng);
+    TrainConfig c = seed_config();
+    c.epochs = 7;
+    c.eval_every = every;
+    Trainer<float> trainer(network, c, rng);
+    runs.push_back(trainer.fit(train, &validation, &test));
+    weights.push_back(network.dense_layers()[0]->W);
+  }
+  ASSERT_EQ(runs[0].size(), 7u);
+  ASSERT_EQ(runs[1].size(), 7u);
+  for (std::size_t e = 0; e < 7; ++e) {
+    const bool scored = (e + 1) % 3 == 0 || e == 6;  // after epochs 3, 6 and 7
+    EXPECT_TRUE(runs[0][e].test.has_value()) << e;
+    EXPECT_EQ(runs[1][e].test.has_value(), scored) << e;
+    ASSERT_TRUE(runs[1][e].validation.has_value()) << e;
+    EXPECT_EQ(runs[1][e].train_loss, runs[0][e].train_loss) << e;
+    EXPECT_EQ(runs[1][e].validation->loss, runs[0][e].validation->loss) << e;
+    if (scored) {
+      EXPECT_EQ(runs[1][e].test->accuracy, runs[0][e].test->accuracy) << e;
+    }
+  }
+  EXPECT_EQ(weights[0], weights[1]);
+}
+
 }  // namespace
 }  // namespace backprop

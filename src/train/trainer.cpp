@@ -49,6 +49,7 @@ void TrainConfig::validate() const {
   if (clip_norm < 0) throw Error("--clip-norm must not be negative");
   if (early_stop < 0) throw Error("--early-stop must not be negative");
   if (eval_batch <= 0) throw Error("evaluation batch size must be positive");
+  if (eval_every < 1) throw Error("--eval-every must be at least 1");
   optimizer.validate();
   schedule.validate();
 }
@@ -273,13 +274,15 @@ std::vector<EpochMetrics> Trainer<T>::fit(const Dataset& train, const Dataset* v
     const auto t1 = Clock::now();
     const bool evaluates = !collective_ || collective_->rank() == 0;
     if (evaluates && validation && validation->count) m.validation = evaluate(network_, *validation, config_.eval_batch);
-    if (evaluates && test && test->count) m.test = evaluate(network_, *test, config_.eval_batch);
     if (collective_) share_validation(m);
+    track_best(m);
+    const bool last = epoch_ == config_.epochs || stopped_early_;  // the run's last epoch is always scored
+    if (evaluates && test && test->count && (last || epoch_ % std::max(1, config_.eval_every) == 0))
+      m.test = evaluate(network_, *test, config_.eval_batch);
     m.train_seconds = std::chrono::duration<double>(t1 - t0).count();
     m.eval_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
     m.learning_rate = config_.schedule.at(global_step_ - 1);
     history_.push_back(m);
-    track_best(m);
     if (on_epoch) on_epoch(m);
   }
   if (!best_.empty())  // early stopping keeps the best parameters, not the last

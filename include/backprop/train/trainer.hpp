@@ -43,6 +43,9 @@ struct TrainConfig {
   double clip_norm = 0;    // clip the global gradient norm to this; 0 = off
   int early_stop = 0;      // patience in epochs on validation loss; 0 = off
   int eval_batch = 1000;   // the seed evaluates in batches of 1000
+  // The test set is scored after every eval_every-th epoch and after the last (the
+  // validation set, which early stopping watches, after every epoch).
+  int eval_every = 1;
   // Each step's update is formed where the optimizer applies it (Network::backward_fused).
   // false takes the reference path: every gradient stored, then scaled, clipped, applied.
   bool fused_update = true;
