@@ -207,19 +207,20 @@ class _BaseMLP(BaseEstimator):
         if self.schedule is not None:  # ours: the library's schedule over the whole run
             self._core.set_schedule(_backprop.Schedule(self.schedule, float(self.learning_rate_init),
                                                        steps_per_epoch, steps_per_epoch * self.max_iter))
+        rate = None  # the constant rate last given to the core
         for _ in range(1 if incremental else self.max_iter):
-            if self.schedule is None:
-                self._core.set_schedule(_backprop.Schedule("constant", self._current_learning_rate()))
+            if self.schedule is None and self._current_learning_rate() != rate:
+                rate = self._current_learning_rate()
+                self._core.set_schedule(_backprop.Schedule("constant", rate))
             try:
-                loss, _, steps = self._core.epoch(X, targets, batch, bool(self.shuffle), checked=True)  # finite: _validate_data
+                loss, _, steps, weight_norm2 = self._core.epoch(X, targets, batch, bool(self.shuffle),
+                                                                checked=True)  # finite: _validate_data
             except KeyboardInterrupt:
                 # The model stands as it was after the last whole step: usable, and reported so.
                 if self.verbose:
                     print(f"Interrupted during iteration {self.n_iter_ + 1}")
                 raise
-            weights = [w for name, w in self._core.params().items() if name[0] == "w"]
-            penalty = 0.5 * self.alpha * sum(float(np.dot(w.ravel(), w.ravel())) for w in weights)
-            loss += penalty * steps / n  # as scikit-learn's: each batch adds alpha/2 ||W||^2 / B
+            loss += 0.5 * self.alpha * weight_norm2 * steps / n  # as scikit-learn's: each batch adds alpha/2 ||W||^2 / B
             self.n_iter_ += 1
             self.t_ += n
             self.loss_curve_.append(loss)

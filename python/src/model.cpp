@@ -231,6 +231,9 @@ class Model final : public ModelBase {
       }
       result.loss = n ? weighted / double(n) : 0;
       result.batch_loss = result.steps ? result.batch_loss / double(result.steps) : 0;
+      // For the estimator's L2 term (scikit-learn adds alpha/2 ||W||^2 to each loss): here,
+      // rather than a dict of arrays and a dot product each in Python, every epoch.
+      for (const auto* dense : net_.dense_layers()) result.weight_norm2 += dense->W.template cast<double>().squaredNorm();
     }
     if (interrupted) throw py::error_already_set();  // after a whole step: the model stays usable
     return result;

@@ -30,6 +30,7 @@ struct EpochResult {
   double loss = 0;        // mean loss per example (batches weighted by their size)
   double batch_loss = 0;  // mean of the minibatch losses, as `backprop train` prints it
   std::size_t steps = 0;
+  double weight_norm2 = 0;  // sum of ||W||^2 over the weight matrices after the epoch (L2 penalty)
 };
 
 // The dtype-free face the bindings see; Model<T> implements it for float and double.

@@ -145,7 +145,7 @@ PYBIND11_MODULE(_backprop, m) {
            [](ModelBase& self, py::array X, py::array y, std::size_t batch, bool shuffle, bool sum_reduction,
               bool checked) {
              const auto r = self.epoch(X, y, batch, shuffle, sum_reduction, checked);
-             return py::make_tuple(r.loss, r.batch_loss, r.steps);
+             return py::make_tuple(r.loss, r.batch_loss, r.steps, r.weight_norm2);
            },
            py::arg("X"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle") = true,
            py::arg("sum_reduction") = false, py::arg("checked") = false)
