@@ -20,6 +20,7 @@
 
 #include "backprop/error.hpp"
 #include "backprop/nn/optimizer.hpp"
+#include "backprop/nn/product.hpp"
 
 namespace backprop {
 
@@ -219,7 +220,7 @@ void Optimizer<T>::step_fused(const std::vector<Param<T>>& params, const std::ve
   for (std::size_t l = 0; l < L; ++l) {
     const OuterGradient<T>& g = layers[l];
     *params[2 * l + 1].grad = g.dz->rowwise().sum();
-    if (!g.nonzeros) params[2 * l].grad->noalias() = *g.dz * g.x->transpose();
+    if (!g.nonzeros) multiply(T(1), *g.dz, Op::none, *g.x, Op::transpose, *params[2 * l].grad);  // dW = dz x^T
   }
 
   T clip = 1;

@@ -3,6 +3,7 @@
 #include "backprop/nn/layers.hpp"
 
 #include "backprop/error.hpp"
+#include "backprop/nn/product.hpp"
 
 namespace backprop {
 
@@ -21,8 +22,7 @@ template <typename T>
 const Matrix<T>& Dense<T>::forward(const Matrix<T>& x, bool /*training*/) {
   x_ = &x;
   sparse_ = false;
-  z_.noalias() = W * x;   // z = W x + b    (n_out, B)
-  z_.colwise() += b.col(0);
+  affine(W, x, b, z_);  // z = W x + b    (n_out, B)
   return z_;
 }
 
@@ -33,14 +33,14 @@ const Matrix<T>& Dense<T>::backward(const Matrix<T>& dz) {
   //   dW = dz x^T            (n_out, n_in)   summed over the batch by the product
   //   db = sum_batch dz      (n_out, 1)
   // The 1/B of a mean loss is already inside dz (the head puts it there).
-  dW.noalias() = dz * x_->transpose();
+  multiply(T(1), dz, Op::none, *x_, Op::transpose, dW);
   db = dz.rowwise().sum();
   return input_gradient(dz);
 }
 
 template <typename T>
 const Matrix<T>& Dense<T>::input_gradient(const Matrix<T>& dz) {
-  if (input_gradient_) dx_.noalias() = W.transpose() * dz;  // dx = W^T dz
+  if (input_gradient_) multiply(T(1), W, Op::transpose, dz, Op::none, dx_);  // dx = W^T dz
   return dx_;
 }
 
