@@ -211,7 +211,7 @@ void check_evaluation(const std::vector<int>& sizes) {
     predicted[sparse] = predict_classes<T>(network, data, 16, [&](std::size_t, const Matrix<T>& batch_logits) {
       logits[sparse].push_back(batch_logits);
     });
-    EXPECT_EQ(network.dense_layers().front()->last_forward_sparse(), sparse == 1) << what;
+    EXPECT_EQ(network.last_forward_sparse(), sparse == 1) << what;
     result[sparse] = evaluate(network, data, 16);
   }
   ASSERT_EQ(logits[0].size(), 4u) << what;

@@ -44,11 +44,10 @@ std::vector<std::string> activation_names() {
   return names;
 }
 
-template <typename T>
-void activation_forward(Activation a, const Matrix<T>& z, Matrix<T>& h) {
-  const auto Z = z.array();
-  h.resize(z.rows(), z.cols());
-  auto H = h.array();
+namespace {
+// H = g(Z) for arrays of one shape (H may be Z itself: every formula is element-wise).
+template <typename T, typename In, typename Out>
+void forward_formula(Activation a, const In& Z, Out& H) {
   switch (a) {
     case Activation::sigmoid:  // sigma(z) = 1 / (1 + e^-z); e^-z = inf gives exactly 0
       H = T(1) / (T(1) + (-Z).exp());
@@ -74,6 +73,20 @@ void activation_forward(Activation a, const Matrix<T>& z, Matrix<T>& h) {
       H = Z.max(T(0)) + (-Z.abs()).exp().log1p();
       break;
   }
+}
+}  // namespace
+
+template <typename T>
+void activation_forward(Activation a, const Matrix<T>& z, Matrix<T>& h) {
+  h.resize(z.rows(), z.cols());
+  auto H = h.array();
+  forward_formula<T>(a, z.array(), H);
+}
+
+template <typename T>
+void activation_forward_inplace(Activation a, T* x, Eigen::Index n) {
+  Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> X(x, n);
+  forward_formula<T>(a, X, X);
 }
 
 template <typename T>
@@ -116,6 +129,8 @@ void activation_backward(Activation a, const Matrix<T>& z, const Matrix<T>& h,
 
 template void activation_forward<float>(Activation, const Matrix<float>&, Matrix<float>&);
 template void activation_forward<double>(Activation, const Matrix<double>&, Matrix<double>&);
+template void activation_forward_inplace<float>(Activation, float*, Eigen::Index);
+template void activation_forward_inplace<double>(Activation, double*, Eigen::Index);
 template void activation_backward<float>(Activation, const Matrix<float>&, const Matrix<float>&,
                                          const Matrix<float>&, Matrix<float>&);
 template void activation_backward<double>(Activation, const Matrix<double>&,

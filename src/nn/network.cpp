@@ -104,8 +104,27 @@ const Matrix<T>& Network<T>::forward(const Matrix<T>& x, bool training) {
     a = sparse ? sparse : &layers_[i]->forward(*a, training);
     outputs_[i] = a;
   }
+  last_forward_sparse_ = dense_.front()->last_forward_sparse();
   logits_ = a;
   return *a;
+}
+
+template <typename T>
+const Matrix<T>* Network<T>::forward_bytes(const std::uint8_t* bytes, Eigen::Index rows, Eigen::Index cols,
+                                           const T (&table)[256]) {
+  if (nonzeros_.assign_bytes(bytes, rows, cols, table) > Dense<T>::kMaxSparseDensity) return nullptr;
+  const Dense<T>& first = *dense_.front();
+  // The first layer, and the activation after it when there is one (a hidden layer).
+  const auto* activation = layers_.size() > 1 ? dynamic_cast<const ActivationLayer<T>*>(layers_[1].get()) : nullptr;
+  const Activation kind = activation ? activation->kind() : Activation::relu;
+  sparse_affine_groups(first.W, first.b, nonzeros_, activation ? &kind : nullptr, first_output_);
+  const Matrix<T>* a = &first_output_;
+  const std::size_t next = activation ? 2 : 1;
+  for (std::size_t i = 0; i < next; ++i) outputs_[i] = a;
+  for (std::size_t i = next; i < layers_.size(); ++i) outputs_[i] = a = &layers_[i]->forward(*a, false);
+  last_forward_sparse_ = true;
+  logits_ = a;
+  return a;
 }
 
 template <typename T>

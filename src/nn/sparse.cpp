@@ -9,79 +9,28 @@
 // The kernels are compiled twice: for the build's baseline (x86-64-v3 in packages) and for
 // AVX-512, chosen at run time in one place, use_avx512(). The tile functions are always inlined,
 // so each copy gets the instruction set of the function it is inlined into.
-#include <omp.h>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define BACKPROP_X86 1
-#define BACKPROP_AVX512 __attribute__((target("avx512f")))
-#else
-#define BACKPROP_AVX512
-#endif
+#include "sparse_simd.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
-#include <string_view>
 #include <type_traits>
 
 namespace backprop {
 
 namespace {
 
-using Index = Eigen::Index;
+using namespace simd;
 
-// Rows are processed in tiles of four 64-byte vectors (64 floats, 32 doubles; four AVX-512
-// registers, or eight AVX2 ones where the compiler splits them): a tile's sums stay in
-// registers while the nonzeros of a column stream past. GCC's vector extension states that
-// layout directly (left to itself, the vectoriser gathers across the nonzeros instead). Tiles
-// of 32 bytes per vector measured 5% slower, of 128 floats no faster (AMD EPYC). The forward
-// pass takes tiles of eight vectors (kAffineVecs): each nonzero reads a whole column of W from
-// L2, and eight independent sums hide the multiply-add latency behind those reads
-// (evaluate() 7-9% less CPU than four on the Xeon, interleaved; sixteen no better). The order
-// of each sum is the same with any tile, so the results are too.
-typedef float VecFloat __attribute__((vector_size(64)));
-typedef double VecDouble __attribute__((vector_size(64)));
-template <typename T>
-struct VecOf;
-template <>
-struct VecOf<float> {
-  using type = VecFloat;
-};
-template <>
-struct VecOf<double> {
-  using type = VecDouble;
-};
-template <typename T>
-using Vec = typename VecOf<T>::type;
-template <typename T>
-constexpr int kLanes = 64 / sizeof(T);
+// The tiles of four vectors (64 floats, 32 doubles; four AVX-512 registers, or eight AVX2
+// ones where the compiler splits them). Tiles of 32 bytes per vector measured 5% slower, of
+// 128 floats no faster (AMD EPYC). The forward pass takes tiles of eight vectors
+// (kAffineVecs): each nonzero reads a whole column of W from L2, and eight independent sums
+// hide the multiply-add latency behind those reads (evaluate() 7-9% less CPU than four on the
+// Xeon, interleaved; sixteen no better). The order of each sum is the same with any tile, so
+// the results are too.
 constexpr int kVecs = 4;
 constexpr int kAffineVecs = 8;
 template <typename T>
 constexpr int kTile = kVecs * kLanes<T>;
-
-template <typename T>
-[[gnu::always_inline]] inline Vec<T> load(const T* p) {
-  Vec<T> v;
-  std::memcpy(&v, p, sizeof v);  // an unaligned load
-  return v;
-}
-template <typename T>
-[[gnu::always_inline]] inline void store(T* p, const Vec<T>& v) {
-  std::memcpy(p, &v, sizeof v);
-}
-
-// Below this many multiply-adds a parallel region costs more than it saves.
-constexpr double kParallelWork = 1 << 16;
-
-int threads_for(double work) { return work < kParallelWork ? 1 : omp_get_max_threads(); }
-
-// Thread t's share [begin, end) of n items.
-void share(Index n, Index& begin, Index& end) {
-  const int t = omp_get_thread_num(), threads = omp_get_num_threads();
-  begin = n * t / threads;
-  end = n * (t + 1) / threads;
-}
 
 // z(r .. r + kTile, j) = b + sum_k value[k] W(r .., index[k]) for one column j of x
 // (W, b and z already point at row r).
@@ -122,19 +71,6 @@ template <typename T, int V>
     for (int v = 0; v < V; ++v) acc[v] += x * load(d + v * kLanes<T>);
   }
   for (int v = 0; v < V; ++v) store(g + v * kLanes<T>, acc[v]);
-}
-
-// AVX-512 where the CPU has it (and BACKPROP_ISA is not "baseline"): decided once.
-bool use_avx512() {
-#ifdef BACKPROP_X86
-  static const bool yes = [] {
-    const char* isa = std::getenv("BACKPROP_ISA");
-    return !(isa && std::string_view(isa) == "baseline") && __builtin_cpu_supports("avx512f");
-  }();
-  return yes;
-#else
-  return false;
-#endif
 }
 
 #ifdef BACKPROP_X86

@@ -62,10 +62,22 @@ std::vector<std::int32_t> predict_classes(Network<T>& network, const Dataset& da
   std::vector<std::size_t> indices(data.count);
   std::iota(indices.begin(), indices.end(), 0);
   Matrix<T> X;
+  // Images whose scaling maps a zero byte to 0 (none, unit) go from their bytes straight to the
+  // first layer's sums over their nonzeros (Network::forward_bytes): no float copy of the batch
+  // to write and scan again, and the first activation in the same pass.
+  T table[256] = {};  // the input value of each byte value, as gather_batch scales it
+  const bool from_bytes = network.sparse_input() && data.is_bytes() && data.scaling.kind != ScaleKind::standard;
+  for (int v = 0; from_bytes && v < 256; ++v) {
+    const auto byte = static_cast<std::uint8_t>(v);
+    data.scaling.apply(&byte, 1, &table[v]);
+  }
   for (std::size_t start = 0; start < data.count; start += batch_size) {
     const std::size_t n = std::min<std::size_t>(batch_size, data.count - start);
-    gather_batch(data, indices.data() + start, n, X);
-    const Matrix<T>& logits = network.forward(X, false);
+    const Matrix<T>* sparse = from_bytes ? network.forward_bytes(data.row_bytes(start), Eigen::Index(data.features),
+                                                                 Eigen::Index(n), table)
+                                         : nullptr;
+    if (!sparse) gather_batch(data, indices.data() + start, n, X);
+    const Matrix<T>& logits = sparse ? *sparse : network.forward(X, false);
     for (std::size_t j = 0; j < n; ++j) {
       Eigen::Index k = 0;
       logits.col(static_cast<Eigen::Index>(j)).maxCoeff(&k);  // argmax of logits = of y_hat

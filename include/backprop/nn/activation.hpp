@@ -23,6 +23,11 @@ std::vector<std::string> activation_names();
 template <typename T>
 void activation_forward(Activation a, const Matrix<T>& z, Matrix<T>& h);
 
+// x <- g(x) for the n values at x, by the same formulas (evaluation's fused first layer,
+// sparse_groups.hpp, applies it to a few columns at a time while they are in cache).
+template <typename T>
+void activation_forward_inplace(Activation a, T* x, Eigen::Index n);
+
 // dz = dh ⊙ g'(z), element-wise, using the cached z and h.
 template <typename T>
 void activation_backward(Activation a, const Matrix<T>& z, const Matrix<T>& h,

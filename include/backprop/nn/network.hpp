@@ -17,6 +17,7 @@
 #include "backprop/nn/layers.hpp"
 #include "backprop/nn/loss.hpp"
 #include "backprop/nn/optimizer.hpp"
+#include "backprop/nn/sparse_groups.hpp"
 #include "backprop/nn/tensor.hpp"
 
 namespace backprop {
@@ -62,6 +63,15 @@ class Network {
   void backward_fused(Optimizer<T>& optimizer, T lr, T weight_scale, double clip_norm,
                       const Matrix<T>* d_logits = nullptr);
 
+  // Evaluation's fast path for images: the logits forward(x, false) gives for the batch
+  // x_ij = table[bytes[j * rows + i]] (cols examples of rows bytes; table[0] = 0), summed over
+  // x's nonzeros straight from the bytes (sparse_groups.hpp), the first layer's activation in
+  // the same pass; the later layers as in forward. Returns nullptr, having computed nothing,
+  // when more than Dense::kMaxSparseDensity of x is nonzero (forward's dense products are
+  // faster there). Leaves nothing for backward (the first layer's z is not kept).
+  const Matrix<T>* forward_bytes(const std::uint8_t* bytes, Eigen::Index rows, Eigen::Index cols,
+                                 const T (&table)[256]);
+
   const std::vector<Param<T>>& params() const { return params_; }
   std::vector<Dense<T>*> dense_layers() const { return dense_; }
   Head<T>& head() { return head_; }
@@ -70,6 +80,10 @@ class Network {
   // Output of layer i of layers_ from the last forward (hidden activations for the demo).
   const std::vector<std::unique_ptr<Layer<T>>>& layers() const { return layers_; }
   const Matrix<T>& layer_output(std::size_t i) const { return *outputs_[i]; }
+
+  // Whether the last forward pass's first layer summed over its input's nonzeros only
+  // (forward_bytes, or forward with Dense::forward_sparse taken).
+  bool last_forward_sparse() const { return last_forward_sparse_; }
 
   // Whether the first layer skips the zeros of its input (on by default; sparse.hpp).
   void set_sparse_input(bool on) { sparse_input_ = on; }
@@ -87,7 +101,10 @@ class Network {
   Head<T> head_;
   const Matrix<T>* logits_ = nullptr;
   Matrix<T> scores_;
+  SparseGroups<T> nonzeros_;  // forward_bytes's lists (kept: they are a few MB a batch)
+  Matrix<T> first_output_;    // and its g(z) of the first layer
   bool sparse_input_ = true;  // the data: mostly zeros for images like MNIST's
+  bool last_forward_sparse_ = false;
   std::vector<OuterGradient<T>> unformed_;  // backward_fused's gradients, first layer first
 };
 
