@@ -1,6 +1,9 @@
 // product.hpp: one BLAS call per product where the build has the BLAS, Eigen's otherwise.
 #include "backprop/nn/product.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
 #include <limits>
 
 #include "backprop/error.hpp"
@@ -22,6 +25,8 @@ inline void gemm(const char* ta, const char* tb, const int* m, const int* n, con
   dgemm_(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+constexpr double kPackedWork = 1e6;  // m n k above which OpenBLAS packs its operands
+
 int blas_size(Eigen::Index n) {
   if (n > std::numeric_limits<int>::max()) throw Error("a matrix dimension is too large for the BLAS");
   return static_cast<int>(n);
@@ -40,6 +45,22 @@ void blas_product(T alpha, const Matrix<T>& A, Op op_a, const Matrix<T>& B, Op o
   }
   const int lda = blas_size(std::max<Eigen::Index>(1, A.rows())), ldb = blas_size(std::max<Eigen::Index>(1, B.rows()));
   const char ta = op_a == Op::none ? 'N' : 'T', tb = op_b == Op::none ? 'N' : 'T';
+  // OpenBLAS (0.3.21, Skylake-X kernels) multiplies without packing A and B when m n k is at
+  // most 10^6. Just above that line, two to four calls below it are faster than one packed
+  // call where each keeps at least 64 columns of C: 100 x 200 x 64 (a small table's first
+  // layer) 19.1 us against 25.9, 10 x 1000 x 256 (the seed's output layer in evaluation)
+  // 63.6 against 96.1; narrower pieces measured slower. The digits run: 2.4% less time.
+  const double work = double(m) * double(n) * double(k);
+  const int pieces = static_cast<int>(std::ceil(work / kPackedWork));
+  if (pieces > 1 && pieces <= 4 && n / pieces >= 64) {
+    const int width = (n + pieces - 1) / pieces;
+    for (int j = 0; j < n; j += width) {
+      const int w = std::min(width, n - j);
+      const T* b = op_b == Op::none ? B.data() + std::ptrdiff_t(j) * ldb : B.data() + j;  // columns j.. of op(B)
+      gemm(&ta, &tb, &m, &w, &k, &alpha, A.data(), &lda, b, &ldb, &beta, C.data() + std::ptrdiff_t(j) * m, &m);
+    }
+    return;
+  }
   gemm(&ta, &tb, &m, &n, &k, &alpha, A.data(), &lda, B.data(), &ldb, &beta, C.data(), &m);
 }
 #endif
