@@ -48,6 +48,12 @@ for r in ${recipes//,/ }; do
   fi
 done
 echo "speedrun: $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg), $threads threads"
+# Ours picks its OpenMP wait policy by the load (apps/main.cpp); PyTorch's pool has no such
+# guard, and at 2 threads beside two nice-19 compilers its epochs of fast took 20-26 s instead
+# of ~1.4 s (2026-12-01): a busy machine's ratios flatter us.
+if [ "$threads" -gt 1 ] && awk -v n="$(nproc)" '{ exit !($1 >= n / 2) }' /proc/loadavg; then
+  echo "speedrun: warning: load average at least half the $(nproc) cores; PyTorch's threads suffer more than ours, the ratios are not fair"
+fi
 for ((s = 0; s < seeds; s++)); do
   for r in ${recipes//,/ }; do
     nice -n 10 "$bin" train ${ours[$r]} --seed "$s" --data "$data" --no-fetch --quiet \
