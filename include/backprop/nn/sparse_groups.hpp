@@ -6,8 +6,11 @@
 // their nonzero pixels (the digit sits in the middle): four consecutive test images have 298
 // distinct nonzero pixels against 604 in all, so reading W's column once for the four, and
 // multiplying it by each one's pixel (0 where that image has none), halves the reads for twice
-// the multiply-adds. In a standalone loop over the 10,000 test images that took 15.5 ms of
-// CPU against 21.6 ms one image at a time (Xeon, AVX-512, 256 outputs).
+// the multiply-adds. In evaluate() of the 10,000 test images at one thread the product took
+// about 10.4 ms of CPU against 12.5 ms one image at a time (perf; Xeon with AVX-512, 256
+// outputs): bound by its multiply-adds now, where one image at a time is bound by the reads.
+// (A member's positions apart where it alone is nonzero, 37% of the union, saved 8% of the
+// product and cost as much in the listing; groups of two measured 8% slower than four.)
 //
 // Where the images do not overlap (pixels zero at random, say) the shared list only adds work:
 // a batch whose groups' lists hold more than kMaxGroupOverlap of their members' own nonzeros
