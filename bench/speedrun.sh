@@ -9,8 +9,8 @@
 # A round runs every recipe once, ours then PyTorch's, with the round's seed; medians are over
 # rounds. Recipes with augmentation have no PyTorch twin (torch has no elastic distortion
 # built in): they are timed for this project alone and the report says so. --threads goes to
-# the recipes without augmentation; the augmented ones keep their preset's split of the cores
-# (1 GEMM thread + 1 augmentation worker).
+# the PyTorch twins and to big; the presets keep their own thread counts (fast: 1 thread, its
+# batch of 16 is too small to split; fast99 and best: 1 GEMM thread + 1 augmentation worker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=3 threads=2 data=${BACKPROP_DATA:-data/mnist} recipes=fast,fast99
@@ -31,7 +31,7 @@ out=bench/results/speedrun; mkdir -p "$out/raw"
 
 # recipe -> our flags | torch flags ("" = no twin). Keep in step with apps/presets.cpp.
 declare -A ours torch
-ours[fast]="--preset fast --threads $threads"
+ours[fast]="--preset fast"  # its own 1 thread; the twin gets --threads (PyTorch is faster on 2)
 torch[fast]="--layers 784,256,10 --activation relu --init he-normal --optimizer sgd --lr 0.4 --schedule cosine --batch 16 --epochs 4"
 ours[fast99]="--preset fast99"  # augmented (affine + elastic): no twin; about half a minute a seed
 torch[fast99]=""
@@ -47,12 +47,12 @@ for r in ${recipes//,/ }; do
     echo "speedrun.sh: recipe $r's twin needs torch in $py (apt-get install python3-torch, or PYTHON=...)" >&2; exit 1
   fi
 done
-echo "speedrun: $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg), $threads threads"
+echo "speedrun: $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg), $threads threads (twins, big; presets their own)"
 # Ours picks its OpenMP wait policy by the load (apps/main.cpp); PyTorch's pool has no such
 # guard, and at 2 threads beside two nice-19 compilers its epochs of fast took 20-26 s instead
 # of ~1.4 s (2026-12-01): a busy machine's ratios flatter us.
-if [ "$threads" -gt 1 ] && awk -v n="$(nproc)" '{ exit !($1 >= n / 2) }' /proc/loadavg; then
-  echo "speedrun: warning: load average at least half the $(nproc) cores; PyTorch's threads suffer more than ours, the ratios are not fair"
+if [ "$threads" -gt 1 ] && awk -v n="$(nproc)" '{ exit !($1 >= n) }' /proc/loadavg; then
+  echo "speedrun: warning: load average at least the $(nproc) cores; PyTorch's threads suffer more than ours, the ratios are not fair"
 fi
 for ((s = 0; s < seeds; s++)); do
   for r in ${recipes//,/ }; do
