@@ -214,8 +214,18 @@ void check_evaluation(const std::vector<int>& sizes, Activation activation) {
   omp_set_num_threads(2);
   const EvalResult two = evaluate(network, data, 16);
   omp_set_num_threads(saved);
+#ifdef EIGEN_USE_BLAS
+  // OpenBLAS splits no sum of the dense layers' products between threads: the same bits.
   EXPECT_EQ(two.loss, result[1].loss) << what;
   EXPECT_EQ(two.confusion, result[1].confusion) << what;
+#else
+  // Eigen's own products (the sanitizer build) block their sums by the thread count, so the
+  // dense layers after the grouped one agree to rounding only.
+  EXPECT_NEAR(two.loss, result[1].loss, 10 * double(tolerance<T>()) * std::max(1.0, result[1].loss)) << what;
+  if (std::is_same_v<T, double>) {
+    EXPECT_EQ(two.confusion, result[1].confusion) << what;
+  }
+#endif
 }
 
 TEST(SparseGroupsEvaluation, SameScoresAsTheDenseFirstLayer) {
