@@ -51,6 +51,10 @@ void NetworkOptions::apply(NetworkSpec& spec, int inputs, int classes) const {
     spec.sizes.insert(spec.sizes.end(), sizes.begin(), sizes.end());
     spec.sizes.push_back(classes);
   }
+  if (layers.empty() && hidden.empty() && spec.sizes.size() >= 2) {  // the default hidden sizes, ends from the data
+    spec.sizes.front() = inputs;
+    spec.sizes.back() = classes;
+  }
   if (!activation.empty()) spec.activations = parse_activations(activation);
   if (!head.empty()) spec.head = head_from_name(head);
   if (!dropout.empty()) spec.dropout = parse_dropout(dropout);

@@ -197,6 +197,9 @@ def main():
                "--batch", "200", "--epochs", "60", "--quiet"])
     check(res.returncode == 0 and "warning" not in res.stderr,
           f"a table at 2 steps an epoch that learns gets no warning: {res.stderr.strip()}")
+    # Neither --layers nor --hidden: the default hidden layer, its ends from the data (not 784).
+    res = run(["train", "--data", w("two.csv"), "--epochs", "1", "--quiet"])
+    check(res.returncode == 0, f"a table trains without --hidden: {res.stderr.strip()}")
 
     # 10. A passive OpenMP wait on a busy machine, a short spin on an idle one, unless the user
     # chose a policy (bench/busy_machine.sh measures why).
