@@ -9,6 +9,7 @@
 #include "backprop/nn/init.hpp"
 #include "backprop/nn/sparse.hpp"
 #include "backprop/train/trainer.hpp"
+#include "near.hpp"
 
 namespace backprop {
 namespace {
@@ -22,19 +23,6 @@ Matrix<T> mostly_zeros(Index rows, Index cols, double zero_fraction, std::mt1993
   Matrix<T> x(rows, cols);
   for (Index i = 0; i < x.size(); ++i) x.data()[i] = u(rng) < zero_fraction ? T(0) : T(v(rng));
   return x;
-}
-
-template <typename T>
-T tolerance() {
-  return std::is_same_v<T, float> ? T(2e-5) : T(1e-12);
-}
-
-template <typename T>
-void expect_near(const Matrix<T>& got, const Matrix<T>& want, const std::string& what) {
-  ASSERT_EQ(got.rows(), want.rows()) << what;
-  ASSERT_EQ(got.cols(), want.cols()) << what;
-  const T scale = std::max(T(1), want.cwiseAbs().maxCoeff());
-  EXPECT_LE((got - want).cwiseAbs().maxCoeff(), tolerance<T>() * scale) << what;
 }
 
 const Index kSizes[] = {1, 3, 17, 100, 1000};

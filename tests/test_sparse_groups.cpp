@@ -12,6 +12,7 @@
 #include "backprop/nn/sparse.hpp"
 #include "backprop/nn/sparse_groups.hpp"
 #include "backprop/train/trainer.hpp"
+#include "near.hpp"
 
 namespace backprop {
 namespace {
@@ -49,19 +50,6 @@ Matrix<T> dense_input(const std::vector<std::uint8_t>& bytes, Index rows, Index 
   Matrix<T> x(rows, cols);
   for (Index i = 0; i < x.size(); ++i) x.data()[i] = table.values[bytes[std::size_t(i)]];
   return x;
-}
-
-template <typename T>
-T tolerance() {
-  return std::is_same_v<T, float> ? T(2e-5) : T(1e-12);
-}
-
-template <typename T>
-void expect_near(const Matrix<T>& got, const Matrix<T>& want, const std::string& what) {
-  ASSERT_EQ(got.rows(), want.rows()) << what;
-  ASSERT_EQ(got.cols(), want.cols()) << what;
-  const T scale = std::max(T(1), want.cwiseAbs().maxCoeff());
-  EXPECT_LE((got - want).cwiseAbs().maxCoeff(), tolerance<T>() * scale) << what;
 }
 
 const Index kRows[] = {1, 3, 17, 784, 1000};
