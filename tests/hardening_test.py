@@ -218,7 +218,7 @@ def main():
                         variables = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
                 except OSError:
                     continue
-                if running and (b"OMP_WAIT_POLICY" in variables or extra_env):
+                if running and (b"OMP_WAIT_POLICY" in variables or b"GOMP_SPINCOUNT" in variables or extra_env):
                     subprocess.run(["sleep", "0.2"])  # a re-exec, were there one, has happened by now
                     with open(f"/proc/{proc.pid}/environ", "rb") as f:
                         variables = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
