@@ -24,7 +24,7 @@ void expect_near(const Matrix<T>& got, const Matrix<T>& want, const std::string&
 template <typename T>
 void check_products() {
   for (Index m : {1, 3, 10, 17, 100})
-    for (Index n : {1, 17, 200, 1000})  // 100 x 200 x 64 and 10 x 1000 x 256 run as column pieces
+    for (Index n : {1, 17, 200, 1000})  // pieces: 100x200x64 (columns), 100x17x1000 A B^T (terms of the sum)
       for (Index k : {0, 1, 3, 64, 256, 1000}) {
         const std::string what = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
         const Matrix<T> A = Matrix<T>::Random(m, k), At = A.transpose(), B = Matrix<T>::Random(k, n),

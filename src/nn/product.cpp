@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <vector>
 
 #include "backprop/error.hpp"
 
@@ -26,10 +27,58 @@ inline void gemm(const char* ta, const char* tb, const int* m, const int* n, con
 }
 
 constexpr double kPackedWork = 1e6;  // m n k above which OpenBLAS packs its operands
+constexpr Eigen::Index kTransposedEntries = 1 << 16;  // the largest A of A^T B copied to A' (256 KB of floats)
 
 int blas_size(Eigen::Index n) {
   if (n > std::numeric_limits<int>::max()) throw Error("a matrix dimension is too large for the BLAS");
   return static_cast<int>(n);
+}
+
+// An operand as the BLAS sees it: its entries, leading dimension and whether it is transposed.
+template <typename T>
+struct Operand {
+  const T* data;
+  int ld;
+  Op op;
+};
+
+// C (m x n, leading dimension m) = alpha op(A) op(B) + beta C, for a sum of k > 0 terms.
+// OpenBLAS (0.3.21, Skylake-X kernels) multiplies without packing A and B when m n k is at
+// most 10^6. Just above that line, two to four calls below it are faster than one packed
+// call (one thread, bench/product_pieces.cpp):
+// - C = A op(B) in pieces of at least 64 columns of C: 100 x 200 x 64 (a small table's first
+//   layer) 14.6 us against 31.2, 10 x 1000 x 256 (the seed's output layer in evaluation)
+//   59.7 against 92.0; narrower pieces measured slower;
+// - C = A B^T (a gradient dz x^T) better still in pieces of its sum of at least 32 terms,
+//   each added to C: 100 x 64 x 200 (that layer's dW over a batch of 200) 14.0 us against
+//   29.0 (no column pieces: 64 columns), 100 x 100 x 200 20.8 against 40.3 (columns: 24.3).
+template <typename T>
+void gemm_in_pieces(int m, int n, int k, T alpha, Operand<T> a, Operand<T> b, T beta, T* c) {
+  const char ta = a.op == Op::none ? 'N' : 'T', tb = b.op == Op::none ? 'N' : 'T';
+  const double work = double(m) * double(n) * double(k);
+  const int pieces = static_cast<int>(std::ceil(work / kPackedWork));
+  if (pieces > 1 && pieces <= 4 && a.op == Op::none) {
+    if (b.op == Op::transpose && k / pieces >= 32) {
+      const int depth = (k + pieces - 1) / pieces;
+      for (int q = 0; q < k; q += depth) {  // C = beta C + alpha A_q B_q^T, then C += for the other pieces
+        const int d = std::min(depth, k - q);
+        const T scale = q == 0 ? beta : T(1);
+        gemm(&ta, &tb, &m, &n, &d, &alpha, a.data + std::ptrdiff_t(q) * a.ld, &a.ld, b.data + std::ptrdiff_t(q) * b.ld,
+             &b.ld, &scale, c, &m);
+      }
+      return;
+    }
+    if (n / pieces >= 64) {
+      const int width = (n + pieces - 1) / pieces;
+      for (int j = 0; j < n; j += width) {
+        const int w = std::min(width, n - j);
+        const T* bj = b.op == Op::none ? b.data + std::ptrdiff_t(j) * b.ld : b.data + j;  // columns j.. of op(B)
+        gemm(&ta, &tb, &m, &w, &k, &alpha, a.data, &a.ld, bj, &b.ld, &beta, c + std::ptrdiff_t(j) * m, &m);
+      }
+      return;
+    }
+  }
+  gemm(&ta, &tb, &m, &n, &k, &alpha, a.data, &a.ld, b.data, &b.ld, &beta, c, &m);
 }
 
 // C = alpha op(A) op(B) + beta C, C already (rows of op(A), columns of op(B)).
@@ -43,25 +92,18 @@ void blas_product(T alpha, const Matrix<T>& A, Op op_a, const Matrix<T>& B, Op o
     else C *= beta;
     return;
   }
-  const int lda = blas_size(std::max<Eigen::Index>(1, A.rows())), ldb = blas_size(std::max<Eigen::Index>(1, B.rows()));
-  const char ta = op_a == Op::none ? 'N' : 'T', tb = op_b == Op::none ? 'N' : 'T';
-  // OpenBLAS (0.3.21, Skylake-X kernels) multiplies without packing A and B when m n k is at
-  // most 10^6. Just above that line, two to four calls below it are faster than one packed
-  // call where each keeps at least 64 columns of C: 100 x 200 x 64 (a small table's first
-  // layer) 19.1 us against 25.9, 10 x 1000 x 256 (the seed's output layer in evaluation)
-  // 63.6 against 96.1; narrower pieces measured slower. The digits run: 2.4% less time.
-  const double work = double(m) * double(n) * double(k);
-  const int pieces = static_cast<int>(std::ceil(work / kPackedWork));
-  if (pieces > 1 && pieces <= 4 && n / pieces >= 64) {
-    const int width = (n + pieces - 1) / pieces;
-    for (int j = 0; j < n; j += width) {
-      const int w = std::min(width, n - j);
-      const T* b = op_b == Op::none ? B.data() + std::ptrdiff_t(j) * ldb : B.data() + j;  // columns j.. of op(B)
-      gemm(&ta, &tb, &m, &w, &k, &alpha, A.data(), &lda, b, &ldb, &beta, C.data() + std::ptrdiff_t(j) * m, &m);
-    }
-    return;
+  Operand<T> a{A.data(), blas_size(std::max<Eigen::Index>(1, A.rows())), op_a};
+  const Operand<T> b{B.data(), blas_size(std::max<Eigen::Index>(1, B.rows())), op_b};
+  if (op_a == Op::transpose && op_b == Op::none && A.size() <= kTransposedEntries) {
+    // A^T B (dx = W^T dz) through OpenBLAS's packed path costs more than transposing a small A
+    // and multiplying A' B: 100 x 200 x 10 (the output layer of a small table) 5.2 us against
+    // 3.2 + the copy, 64 x 200 x 100 31.5 against 21.6 (A' B in column pieces).
+    thread_local std::vector<T> transposed;  // grows to the largest A once, then is reused
+    if (transposed.size() < std::size_t(A.size())) transposed.resize(std::size_t(A.size()));
+    Eigen::Map<Matrix<T>>(transposed.data(), A.cols(), A.rows()) = A.transpose();
+    a = {transposed.data(), m, Op::none};
   }
-  gemm(&ta, &tb, &m, &n, &k, &alpha, A.data(), &lda, B.data(), &ldb, &beta, C.data(), &m);
+  gemm_in_pieces(m, n, k, alpha, a, b, beta, C.data());
 }
 #endif
 
