@@ -79,6 +79,43 @@ TEST(Dataset, AutoScalingIsUnitForBytesAndStandardForFloats) {
   EXPECT_CONTAINS(error_of([&] { fit_scaling(d, "minmax"); }), "unknown scaling 'minmax'");
 }
 
+TEST(Dataset, ScalingAppliedOnceGathersTheSameBits) {
+  Dataset d = float_data(37, 3);
+  d.scaling = fit_scaling(d, "standard");
+  const Dataset once = with_scaling_applied(d);
+  EXPECT_EQ(once.scaling.kind, ScaleKind::none);
+  EXPECT_EQ(once.count, d.count);
+  EXPECT_EQ(once.labels, d.labels);
+  EXPECT_EQ(once.classes, d.classes);
+  const std::size_t order[4] = {36, 0, 17, 5};
+  Matrix<float> X, Y;
+  Matrix<double> X64, Y64;
+  gather_batch(d, order, 4, X);
+  gather_batch(once, order, 4, Y);
+  gather_batch(d, order, 4, X64);
+  gather_batch(once, order, 4, Y64);
+  EXPECT_TRUE(X == Y);  // exactly: the scaling is element-wise in float32
+  EXPECT_TRUE(X64 == Y64);
+
+  // Training from it (Trainer::fit does so for a small float table) gives the same parameters.
+  NetworkSpec spec;
+  spec.sizes = {3, 5, 3};
+  spec.validate(3, 3);
+  TrainConfig config;
+  config.epochs = 3;
+  config.batch_size = 8;
+  std::mt19937_64 rng_a(5), rng_b(5);
+  Network<float> net_a(spec, &rng_a), net_b(spec, &rng_b);
+  initialize(net_a, InitScheme::xavier_normal, rng_a);
+  initialize(net_b, InitScheme::xavier_normal, rng_b);
+  Trainer<float> a(net_a, config, rng_a), b(net_b, config, rng_b);
+  a.fit(d, nullptr, nullptr);
+  for (int e = 0; e < 3; ++e) b.train_epoch(d);  // the per-batch scaling, epoch by epoch
+  ASSERT_EQ(net_a.params().size(), net_b.params().size());
+  for (std::size_t i = 0; i < net_a.params().size(); ++i)
+    EXPECT_TRUE(*net_a.params()[i].value == *net_b.params()[i].value) << i;
+}
+
 TEST(Dataset, SubsetHeadAndSplitTailKeepClassesAndRows) {
   Dataset d = float_data(5, 3);
   const Dataset s = d.subset({4, 0});

@@ -95,20 +95,30 @@ Scaling fit_scaling(const Dataset& train, const std::string& name) {
   return s;
 }
 
-Dataset Dataset::subset(const std::vector<std::size_t>& indices) const {
+namespace {
+
+// A dataset of `count` examples, yet to be filled, with everything of `d` but its examples.
+Dataset without_examples(const Dataset& d, std::size_t count) {
   Dataset out;
-  out.count = indices.size();
-  out.features = features;
-  out.rows = rows;
-  out.cols = cols;
-  out.outputs = outputs;
-  out.classes = classes;
-  out.feature_names = feature_names;
-  out.target_names = target_names;
-  out.label_name = label_name;
-  out.scaling = scaling;
-  out.target_mean = target_mean;
-  out.target_deviation = target_deviation;
+  out.count = count;
+  out.features = d.features;
+  out.rows = d.rows;
+  out.cols = d.cols;
+  out.outputs = d.outputs;
+  out.classes = d.classes;
+  out.feature_names = d.feature_names;
+  out.target_names = d.target_names;
+  out.label_name = d.label_name;
+  out.scaling = d.scaling;
+  out.target_mean = d.target_mean;
+  out.target_deviation = d.target_deviation;
+  return out;
+}
+
+}  // namespace
+
+Dataset Dataset::subset(const std::vector<std::size_t>& indices) const {
+  Dataset out = without_examples(*this, indices.size());
   if (is_bytes()) out.bytes.resize(out.count * features);
   else out.values.resize(out.count * features);
   if (!labels.empty()) out.labels.resize(out.count);
@@ -183,6 +193,20 @@ void gather_batch(const Dataset& data, const std::size_t* indices, std::size_t c
     if (bytes) data.scaling.apply(data.row_bytes(indices[j]), features, column);
     else data.scaling.apply(data.row_values(indices[j]), features, column);
   }
+}
+
+Dataset with_scaling_applied(const Dataset& data) {
+  Dataset scaled = without_examples(data, data.count);
+  scaled.values.resize(data.count * data.features);
+  for (std::size_t i = 0; i < data.count; ++i) {
+    float* row = scaled.values.data() + i * data.features;
+    if (data.is_bytes()) data.scaling.apply(data.row_bytes(i), data.features, row);
+    else data.scaling.apply(data.row_values(i), data.features, row);
+  }
+  scaled.scaling = Scaling{ScaleKind::none, {}, {}};
+  scaled.labels = data.labels;
+  scaled.targets = data.targets;
+  return scaled;
 }
 
 template void Scaling::apply<std::uint8_t, float>(const std::uint8_t*, std::size_t, float*) const;

@@ -28,12 +28,28 @@ namespace {
 template <typename T>
 void softmax_parts(const Matrix<T>& z, Matrix<T>& y_hat, Eigen::Array<T, 1, Eigen::Dynamic>& max,
                    Eigen::Array<T, 1, Eigen::Dynamic>& sum) {
-  max = z.colwise().maxCoeff().array();
-  y_hat = z;
-  y_hat.array().rowwise() -= max;     // no e^z overflows
+  const Eigen::Index K = z.rows(), B = z.cols();
+  max.resize(B);
+  sum.resize(B);
+  y_hat.resize(K, B);
+  // A column's K entries are too few for Eigen's vector reductions (a packet of 8 or 16 and
+  // a scalar tail, then a tree): plain loops down each column for the max and the sum.
+  for (Eigen::Index b = 0; b < B; ++b) {
+    const T* zb = z.col(b).data();
+    T m = zb[0];
+    for (Eigen::Index k = 1; k < K; ++k) m = std::max(m, zb[k]);
+    max(b) = m;
+    T* yb = y_hat.col(b).data();
+    for (Eigen::Index k = 0; k < K; ++k) yb[k] = zb[k] - m;  // no e^z overflows
+  }
   y_hat.array() = y_hat.array().exp();  // one flat pass, whole vectors across the columns
-  sum = y_hat.colwise().sum().array();
-  y_hat.array().rowwise() /= sum;
+  for (Eigen::Index b = 0; b < B; ++b) {
+    T* yb = y_hat.col(b).data();
+    T total = 0;
+    for (Eigen::Index k = 0; k < K; ++k) total += yb[k];
+    sum(b) = total;
+    for (Eigen::Index k = 0; k < K; ++k) yb[k] /= total;
+  }
 }
 
 }  // namespace

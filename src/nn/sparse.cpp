@@ -185,15 +185,21 @@ double SparseColumns<T>::assign(const Matrix<T>& x, double max_density, bool by_
   const int threads = threads_for(double(rows) * double(cols) * 4);  // a scan costs a few operations an entry
   if (max_density < 1 && last_density > max_density && rows * cols > 0) {
     // The last batch was dense (standardised table features, say): count first, so that a
-    // dense batch costs one vectorised read instead of compacting every entry it has. (Only
-    // the cost depends on the last batch; what is returned and built does not.)
-    long long nonzero = 0;
+    // dense batch costs one vectorised read instead of compacting every entry it has, and
+    // only until it has more nonzeros than max_density allows. (Only the cost depends on the
+    // last batch; whether lists are built does not.)
     const T* p = x.data();
     const Index size = rows * cols;
-#pragma omp parallel for simd num_threads(threads) reduction(+ : nonzero) schedule(static)
-    for (Index i = 0; i < size; ++i) nonzero += p[i] != T(0);
-    last_density = double(nonzero) / double(rows * cols);
-    if (last_density > max_density) return last_density;  // no lists: the caller takes the dense product
+    const auto allowed = static_cast<long long>(max_density * double(size));
+    long long nonzero = 0;
+    constexpr Index kBlock = 1024;
+    for (Index at = 0; at < size && nonzero <= allowed; at += kBlock) {
+      const Index end = std::min(size, at + kBlock);
+#pragma omp simd reduction(+ : nonzero)
+      for (Index i = at; i < end; ++i) nonzero += p[i] != T(0);
+    }
+    last_density = double(nonzero) / double(size);  // all of them, or a share already above max_density
+    if (nonzero > allowed) return last_density;  // no lists: the caller takes the dense product
   }
   const auto grow = [](auto& v, Index n) {  // no shrinking, no zero-filling what is overwritten
     if (v.size() < std::size_t(n)) v.resize(std::size_t(n));

@@ -270,6 +270,15 @@ std::vector<EpochMetrics> Trainer<T>::fit(const Dataset& train, const Dataset* v
                                           const Progress& progress) {
   using Clock = std::chrono::steady_clock;
   interrupted_ = false;
+  // A float table's scaling divides every feature of every batch again each epoch (3% of a
+  // 200-epoch table's run): apply it once to a copy when the copy is small. The inputs are
+  // the same bits (dataset.hpp), so is everything trained from them.
+  constexpr std::size_t kScaledCopyBytes = std::size_t(64) << 20;
+  Dataset scaled;
+  const bool scale_once = !source_ && !train.is_bytes() && train.scaling.kind != ScaleKind::none &&
+                          config_.epochs - epoch_ > 1 && train.values.size() * sizeof(float) <= kScaledCopyBytes;
+  if (scale_once) scaled = with_scaling_applied(train);
+  const Dataset& data = scale_once ? scaled : train;
   while (epoch_ < config_.epochs && !stopped_early_) {
     if (stop_requested()) {
       interrupted_ = true;
@@ -278,7 +287,7 @@ std::vector<EpochMetrics> Trainer<T>::fit(const Dataset& train, const Dataset* v
     EpochMetrics m;
     m.epoch = epoch_;
     const auto t0 = Clock::now();
-    m.train_loss = train_epoch(train, progress);
+    m.train_loss = train_epoch(data, progress);
     // The last step's update is checked by no loss: check the parameters before anything
     // (evaluation, a checkpoint at the end of the epoch or on a stop signal) uses them.
     check_parameters_finite(network_, m.epoch, global_step_ - 1, "");

@@ -107,4 +107,9 @@ Scaling fit_scaling(const Dataset& train, const std::string& name);
 template <typename T>
 void gather_batch(const Dataset& data, const std::size_t* indices, std::size_t count, Matrix<T>& X);
 
+// The same examples with their scaling applied once (float32 features, scaling none), so that
+// every later gather_batch copies rows: the inputs are the same bits (the scaling is element-wise
+// in float32). For float tables trained over many epochs; bytes are better kept as bytes.
+Dataset with_scaling_applied(const Dataset& data);
+
 }  // namespace backprop

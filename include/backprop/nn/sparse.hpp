@@ -29,7 +29,8 @@ struct SparseColumns {
   bool by_row = false;        // whether the lists by row are there (for the last x)
   double last_density = 0;    // of the last x: when it was dense, the next is counted first
 
-  // Collects the nonzeros of x; returns their fraction of x's entries (the density). The
+  // Collects the nonzeros of x; returns their fraction of x's entries (the density; above
+  // max_density, possibly a count of part of x that is already above it). The
   // lists by row are built only when the density is at most max_density and by_rows is
   // true (evaluation needs only the lists by column); above max_density (< 1) the lists by
   // column may be missing too. The buffers only grow: a batch of another size reuses them.
