@@ -5,26 +5,15 @@
 // over them), for h with a given share of zeros. Rounds interleave the four; best of each.
 //
 //   build/bench/hidden_sparse [ZERO_SHARE=0.5] [ROUNDS=7]     (OMP_NUM_THREADS as you like)
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 
 #include "backprop/nn/product.hpp"
 #include "backprop/nn/sparse.hpp"
+#include "microseconds.hpp"
 
 using namespace backprop;
-
-namespace {
-
-template <typename F>
-double microseconds(F f, int reps) {
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < reps; ++i) f();
-  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / reps;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const double zeros = argc > 1 ? std::atof(argv[1]) : 0.5;

@@ -6,11 +6,11 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
 #include "backprop/nn/product.hpp"
+#include "microseconds.hpp"
 
 using namespace backprop;
 
@@ -22,12 +22,6 @@ struct Shape {
   int m, n, k;
 };
 
-template <typename F>
-double microseconds(F f, int reps) {
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < reps; ++i) f();
-  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / reps;
-}
 
 }  // namespace
 
